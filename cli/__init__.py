@@ -1,0 +1,1 @@
+"""The `carepress` command line: a thin front-end over generator/."""

@@ -1,0 +1,201 @@
+"""`carepress`: build, render, list and validate documents from the content tree."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from generator.build import BuildReport, Progress, build, in_process_runner, stale_documents
+from generator.errors import CarepressError, ContentError
+from generator.plan import DocumentKey
+from generator.project import load_project
+from generator.render import DocumentRenderer
+from generator.settings import Settings
+from generator.storage import OutputStore
+
+KINDS = ("handout", "consent", "page", "sitemap")
+
+
+@contextmanager
+def reported_errors(debug: bool) -> Iterator[None]:
+    """Turn a carepress error into one clear line per problem and exit 1; --debug shows all."""
+    try:
+        yield
+    except CarepressError as exc:
+        if debug:
+            raise
+        lines = exc.lines() if isinstance(exc, ContentError) else [str(exc)]
+        for line in lines:
+            click.echo(f"carepress: error: {line}", err=True)
+        if isinstance(exc, ContentError) and len(lines) > 1:
+            click.echo(f"carepress: {len(lines)} problems; nothing was written", err=True)
+        sys.exit(1)
+
+
+def content_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--content", "content_dir", type=click.Path(path_type=Path),
+                        help="Content tree [default: $CAREPRESS_CONTENT_DIR or ./content].")(f)
+
+
+def out_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+                        help="Output folder [default: $CAREPRESS_OUT_DIR or ./out].")(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+@click.version_option(package_name="carepress")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """carepress: patient handouts, consent forms and location pages from one content source."""
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="carepress: %(levelname)s: %(message)s")
+    ctx.obj = {"debug": debug, "settings": Settings()}
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    base: Settings = ctx.obj["settings"]
+    return base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+@main.command("build")
+@content_option
+@out_option
+@click.option("--jobs", "-j", type=click.IntRange(1, 64),
+              help="Render processes [default: $CAREPRESS_JOBS or 1].")
+@click.option("--force", is_flag=True, help="Render every document, even unchanged ones.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar, only the summary.")
+@click.pass_context
+def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | None,
+                  jobs: int | None, force: bool, quiet: bool) -> None:
+    """Regenerate every document whose inputs changed (all of them with --force)."""
+    settings = _settings(ctx, content_dir=content_dir, out_dir=out_dir, jobs=jobs)
+    with reported_errors(ctx.obj["debug"]):
+        project = load_project(settings)
+        if settings.jobs > 1:
+            from cli.pool import pool_runner
+
+            runner = pool_runner(settings)
+        else:
+            runner = in_process_runner(project)
+        with _progress_bar(quiet) as progress:
+            report = build(project, settings.out_dir, runner, force=force, progress=progress)
+    _summarise(report, settings.out_dir)
+    if report.failed:
+        sys.exit(1)
+
+
+@contextmanager
+def _progress_bar(quiet: bool) -> Iterator[Progress]:
+    if quiet:
+        yield lambda done, total, document: None
+        return
+    state: dict[str, Any] = {}
+
+    def progress(done: int, total: int, document: str) -> None:
+        if "bar" not in state:
+            state["bar"] = click.progressbar(length=total, label="rendering", file=sys.stderr,
+                                             show_pos=True, item_show_func=lambda x: x)
+            state["bar"].__enter__()
+        state["bar"].update(1, document)
+
+    try:
+        yield progress
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+
+
+def _summarise(report: BuildReport, out_dir: Path) -> None:
+    click.echo(f"built {len(report.built)}, unchanged {len(report.unchanged)}, "
+               f"failed {len(report.failed)}, removed {len(report.removed)} → {out_dir}")
+    for document, error in sorted(report.failed.items()):
+        click.echo(f"carepress: failed: {document}: {error}", err=True)
+
+
+@main.command("render")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.option("--clinic", default="", help="Clinic id (handout, consent).")
+@click.option("--therapy", default="", help="Therapy id (handout, consent, page).")
+@click.option("--location", default="", help="Location id (page).")
+@click.option("--lang", default="en", show_default=True, help="Language.")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "html", "xml"]),
+              help="Which file of the document [default: pdf if it has one].")
+@click.option("--output", "-o", default="-", show_default=True,
+              help="File to write, or - for standard output.")
+@content_option
+@click.pass_context
+def render_command(ctx: click.Context, kind: str, clinic: str, therapy: str, location: str,
+                   lang: str, fmt: str | None, output: str, content_dir: Path | None) -> None:
+    """Render one document, e.g. `carepress render consent --clinic X --therapy Y -o f.pdf`."""
+    settings = _settings(ctx, content_dir=content_dir)
+    with reported_errors(ctx.obj["debug"]):
+        project = load_project(settings)
+        if kind == "sitemap":
+            key = DocumentKey("sitemap")
+        elif kind == "page":
+            key = DocumentKey(kind, therapy=therapy, location=location, lang=lang)
+        else:
+            key = DocumentKey(kind, clinic=clinic, therapy=therapy, lang=lang)
+        artifacts = DocumentRenderer(project).render(project.spec(key.id))
+        wanted = fmt or ("pdf" if any(a.format == "pdf" for a in artifacts) else
+                         artifacts[0].format)
+        chosen = next((a for a in artifacts if a.format == wanted), None)
+        if chosen is None:
+            raise CarepressError(f"{key.id} has no {wanted} file")
+        _write_output(output, chosen.data)
+
+
+def _write_output(output: str, data: bytes) -> None:
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    from generator.storage import atomic_write
+
+    atomic_write(Path(output), data)
+    click.echo(f"wrote {output} ({len(data)} bytes)", err=True)
+
+
+@main.command("list")
+@content_option
+@out_option
+@click.option("--stale", is_flag=True, help="Only documents that the next build would render.")
+@click.pass_context
+def list_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | None,
+                 stale: bool) -> None:
+    """Show the plan: every document, its files, and whether it is stale."""
+    settings = _settings(ctx, content_dir=content_dir, out_dir=out_dir)
+    with reported_errors(ctx.obj["debug"]):
+        project = load_project(settings)
+        stale_ids = {s.key.id for s in stale_documents(project, OutputStore(settings.out_dir))}
+    for spec in project.specs:
+        is_stale = spec.key.id in stale_ids
+        if stale and not is_stale:
+            continue
+        files = " ".join(o.path for o in spec.outputs)
+        click.echo(f"{'stale ' if is_stale else 'current'} {spec.key.id}  {files}")
+    click.echo(f"{len(project.specs)} documents, {len(stale_ids)} stale", err=True)
+
+
+@main.command("validate")
+@content_option
+@click.pass_context
+def validate_command(ctx: click.Context, content_dir: Path | None) -> None:
+    """Check the content tree (schema, references, logos) and compile the templates."""
+    settings = _settings(ctx, content_dir=content_dir)
+    with reported_errors(ctx.obj["debug"]):
+        project = load_project(settings)
+    tree = project.tree
+    click.echo(f"ok: {len(tree.therapies)} therapies, {len(tree.locations)} locations, "
+               f"{len(tree.clinics)} clinics, {len(project.specs)} documents planned")
+
+
+if __name__ == "__main__":
+    main()

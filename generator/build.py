@@ -1,0 +1,187 @@
+"""A build: plan every document, render the stale ones, publish them, write the manifest last."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.errors import CarepressError, StorageError, TemplateError
+from generator.fingerprint import sha256_bytes
+from generator.plan import DocumentSpec
+from generator.project import Project
+from generator.render import DocumentRenderer
+from generator.storage import ManifestEntry, OutputStore
+
+Progress = Callable[[int, int, str], None]
+"""progress(done, total, document_id): called after each document finishes."""
+
+
+def no_progress(done: int, total: int, document_id: str) -> None:
+    """The default when the caller shows no progress."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One document to render: ids and paths only, so it can cross a process or a queue."""
+
+    document: str
+    inputs: str
+    staging: str
+
+
+@dataclass(frozen=True)
+class JobResult:
+    document: str
+    entries: tuple[ManifestEntry, ...] = ()
+    staged: tuple[str, ...] = ()
+    error: str | None = None
+    fatal: bool = False
+    """A template error: the same for every document, so the whole build stops."""
+
+
+Runner = Callable[[list[Job]], Iterable[JobResult]]
+
+
+@dataclass
+class BuildReport:
+    built: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+
+
+def is_current(spec: DocumentSpec, inputs: str, manifest: dict[str, ManifestEntry],
+               store: OutputStore) -> bool:
+    for output in spec.outputs:
+        entry = manifest.get(output.path)
+        if entry is None or entry.inputs != inputs or not store.file_matches(
+                output.path, entry.sha256):
+            return False
+    return True
+
+
+def stale_documents(project: Project, store: OutputStore, force: bool = False) -> list[
+        DocumentSpec]:
+    manifest = store.read_manifest()
+    return [s for s in project.specs
+            if force or not is_current(s, project.hashes[s.key.id], manifest, store)]
+
+
+def render_job(renderer: DocumentRenderer, job: Job) -> JobResult:
+    """Render one document into the staging folder; used in-process, in a pool and by workers."""
+    project = renderer.project
+    spec = project.spec(job.document)
+    if project.hashes[job.document] != job.inputs:
+        return JobResult(job.document, error="content changed during the build; build again")
+    try:
+        artifacts = renderer.render(spec)
+    except TemplateError as exc:
+        return JobResult(job.document, error=str(exc), fatal=True)
+    except CarepressError as exc:
+        return JobResult(job.document, error=str(exc))
+    staging = Path(job.staging)
+    entries, staged = [], []
+    for artifact in artifacts:
+        target = staging / artifact.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(artifact.data)
+        staged.append(str(target))
+        entries.append(_entry(project, spec, artifact.path, artifact.format,
+                              sha256_bytes(artifact.data), job.inputs))
+    return JobResult(job.document, tuple(entries), tuple(staged))
+
+
+def _entry(project: Project, spec: DocumentSpec, path: str, fmt: str, digest: str,
+           inputs: str) -> ManifestEntry:
+    key = spec.key
+    therapy = project.tree.therapies.get(key.therapy)
+    version = None
+    if therapy is not None:
+        version = therapy.consent_version if key.kind == "consent" else therapy.version
+    return ManifestEntry(
+        path=path, kind=key.kind, format=fmt, clinic=key.clinic or None,
+        therapy=key.therapy or None, location=key.location or None, lang=key.lang or None,
+        sha256=digest, inputs=inputs, version=version, document=key.id,
+    )
+
+
+def in_process_runner(project: Project) -> Runner:
+    """Render in this process: the embedded default when there is one job and no queue."""
+    renderer = DocumentRenderer(project)
+
+    def run(jobs: list[Job]) -> Iterator[JobResult]:
+        for job in jobs:
+            yield render_job(renderer, job)
+
+    return run
+
+
+@contextmanager
+def build_lock(out_dir: Path) -> Iterator[None]:
+    """Two builds into one folder would publish over each other; the second one waits its turn."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / ".carepress.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise StorageError(f"{out_dir}: another build is running") from exc
+        yield
+
+
+def build(project: Project, out_dir: Path, runner: Runner, force: bool = False,
+          progress: Progress = no_progress) -> BuildReport:
+    """Render what is stale, publish it, then write the manifest. Raises TemplateError before
+    publishing anything if any template failed."""
+    store = OutputStore(out_dir)
+    with build_lock(out_dir):
+        store.clean_leftovers()
+        old = store.read_manifest()
+        stale = stale_documents(project, store, force)
+        staging = store.staging_dir(f"build-{os.getpid()}")
+        jobs = [Job(s.key.id, project.hashes[s.key.id], str(staging)) for s in stale]
+        results = _collect(runner(jobs), len(jobs), progress)
+        fatal = [r for r in results if r.fatal]
+        if fatal:
+            store.clean_leftovers()
+            raise TemplateError(fatal[0].error or "template error")
+        report = _publish(project, store, old, results, staging)
+        store.clean_leftovers()
+    return report
+
+
+def _collect(results: Iterable[JobResult], total: int, progress: Progress) -> list[JobResult]:
+    collected = []
+    for done, result in enumerate(results, start=1):
+        collected.append(result)
+        progress(done, total, result.document)
+    return collected
+
+
+def _publish(project: Project, store: OutputStore, old: dict[str, ManifestEntry],
+             results: list[JobResult], staging: Path) -> BuildReport:
+    report = BuildReport()
+    rendered = {r.document: r for r in results}
+    entries: list[ManifestEntry] = []
+    for spec in project.specs:
+        result = rendered.get(spec.key.id)
+        if result is None:
+            report.unchanged.append(spec.key.id)
+            entries.extend(old[o.path] for o in spec.outputs)
+        elif result.error is not None:
+            report.failed[spec.key.id] = result.error
+            entries.extend(old[o.path] for o in spec.outputs if o.path in old)
+        else:
+            for entry in result.entries:
+                store.publish(staging / entry.path, entry.path)
+            entries.extend(result.entries)
+            report.built.append(spec.key.id)
+    store.write_manifest(entries)
+    kept = {e.path for e in entries}
+    for path in sorted(set(old) - kept):
+        store.remove(path)
+        report.removed.append(path)
+    return report

@@ -1,0 +1,316 @@
+"""Load the content tree, validate it against the schema, and check its cross-references.
+
+Every problem in the tree is collected and reported together, each naming its file, field and
+(where YAML gives one) line, so a content editor fixes a whole tree in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from xml.etree import ElementTree
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from generator.errors import ContentError, Problem
+from generator.schema import SLUG_PATTERN, Clinic, Location, Therapy
+
+KINDS: dict[str, type[BaseModel]] = {
+    "therapy": Therapy,
+    "location": Location,
+    "clinic": Clinic,
+}
+FOLDERS = {"therapy": "therapies", "location": "locations", "clinic": "clinics"}
+LOGO_MAX_BYTES = 512 * 1024
+LOGO_MAX_PIXELS = 4096
+LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
+
+M = TypeVar("M", bound=BaseModel)
+LineMap = dict[tuple[str | int, ...], int]
+
+
+@dataclass(frozen=True)
+class EntryRef:
+    """Names one content entry, e.g. clinic:prairie-mind.
+
+    A facet narrows the dependency to some fields (see FACETS), so that a page listing a
+    clinic is not re-rendered when only that clinic's colours or protocol change.
+    """
+
+    kind: str
+    id: str
+    facet: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}" + (f"#{self.facet}" if self.facet else "")
+
+    @property
+    def whole(self) -> EntryRef:
+        return EntryRef(self.kind, self.id)
+
+
+FACETS: dict[tuple[str, str], set[str]] = {
+    ("clinic", "listing"): {"name", "contact", "address", "clinician", "locations", "therapies"},
+    ("location", "name"): {"name", "type", "state"},
+}
+
+
+@dataclass(frozen=True)
+class ContentTree:
+    root: Path
+    therapies: dict[str, Therapy]
+    locations: dict[str, Location]
+    clinics: dict[str, Clinic]
+    files: dict[EntryRef, Path] = field(default_factory=dict)
+    """Each entry's source file; clinics also have their logo under EntryRef('logo', id)."""
+
+    def entry(self, ref: EntryRef) -> BaseModel:
+        entries: dict[str, dict[str, Any]] = {
+            "therapy": self.therapies, "location": self.locations, "clinic": self.clinics}
+        return entries[ref.kind][ref.id]  # type: ignore[no-any-return]
+
+    def logo_path(self, clinic_id: str) -> Path:
+        return self.files[EntryRef("logo", clinic_id)]
+
+    def cities_of(self, state_id: str) -> list[str]:
+        return sorted(i for i, loc in self.locations.items() if loc.state == state_id)
+
+    def clinics_serving(self, location_id: str, therapy_id: str) -> list[str]:
+        """Clinics offering the therapy in this place (for a state: in it or any of its cities)."""
+        places = {location_id, *self.cities_of(location_id)}
+        return sorted(
+            cid
+            for cid, clinic in self.clinics.items()
+            if therapy_id in clinic.therapies and places & set(clinic.locations)
+        )
+
+
+def load_content(root: Path) -> ContentTree:
+    """Read and check the whole tree; raise ContentError listing every problem found."""
+    if not root.is_dir():
+        raise ContentError([Problem(str(root), "", "content folder not found")])
+    problems: list[Problem] = []
+    entries: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
+    files: dict[EntryRef, Path] = {}
+    for kind, model in KINDS.items():
+        for path in sorted((root / FOLDERS[kind]).glob("*.yaml")):
+            files[EntryRef(kind, path.stem)] = path
+            entry = _load_entry(path, _display(path, root), model, problems)
+            if entry is not None:
+                entries[kind][path.stem] = entry
+    if not any(ref.kind == "therapy" for ref in files):
+        problems.append(Problem(_display(root / "therapies", root), "", "no therapy files"))
+    tree = ContentTree(root, entries["therapy"], entries["location"], entries["clinic"], files)
+    problems.extend(_check_references(tree))
+    problems.extend(_check_logos(tree))
+    if problems:
+        raise ContentError(problems)
+    return tree
+
+
+def _exists(tree: ContentTree, kind: str, entry_id: str) -> bool:
+    """A file that is present but invalid has its own problem; it is not also 'unknown'."""
+    return EntryRef(kind, entry_id) in tree.files
+
+
+def _display(path: Path, root: Path) -> str:
+    return str(Path(root.name) / path.relative_to(root))
+
+
+def _load_entry(path: Path, shown: str, model: type[M], problems: list[Problem]) -> M | None:
+    if not re.match(SLUG_PATTERN, path.stem):
+        problems.append(Problem(shown, "", "file name must be lowercase words joined by '-'"))
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError:
+        problems.append(Problem(shown, "", "not UTF-8 text"))
+        return None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(shown, "", f"malformed YAML: {reason}", line))
+        return None
+    if not isinstance(data, dict):
+        problems.append(Problem(shown, "", "expected a mapping of fields at the top level", 1))
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = _line_map(node)
+        problems.extend(_problem_from(shown, error, lines) for error in exc.errors())
+        return None
+
+
+def _problem_from(shown: str, error: Any, lines: LineMap) -> Problem:
+    loc = tuple(error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "required field is missing"
+    elif error["type"] == "extra_forbidden":
+        message = "unknown field (check the spelling)"
+    return Problem(shown, ".".join(str(p) for p in loc), message, _line_of(loc, lines))
+
+
+def _line_map(node: yaml.Node | None, path: tuple[str | int, ...] = ()) -> LineMap:
+    lines: LineMap = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines[(*path, key.value)] = key.start_mark.line + 1
+            lines.update(_line_map(value, (*path, key.value)))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, value in enumerate(node.value):
+            lines[(*path, index)] = value.start_mark.line + 1
+            lines.update(_line_map(value, (*path, index)))
+    return lines
+
+
+def _line_of(loc: tuple[str | int, ...], lines: LineMap) -> int | None:
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+# --- cross-references ------------------------------------------------------------------------
+
+
+def _check_references(tree: ContentTree) -> Iterator[Problem]:
+    for tid, therapy in tree.therapies.items():
+        yield from _check_therapy(tree, tid, therapy)
+    for lid, location in tree.locations.items():
+        yield from _check_location(tree, lid, location)
+    for cid, clinic in tree.clinics.items():
+        yield from _check_clinic(tree, cid, clinic)
+
+
+def _shown(tree: ContentTree, kind: str, entry_id: str) -> str:
+    return _display(tree.files[EntryRef(kind, entry_id)], tree.root)
+
+
+def _check_therapy(tree: ContentTree, tid: str, therapy: Therapy) -> Iterator[Problem]:
+    shown = _shown(tree, "therapy", tid)
+    cited: set[str] = set()
+    sections = {f"sections.{name}": s for name, s in therapy.sections}
+    for name, section in sections.items():
+        cited.update(section.cite)
+        yield from _unknown_sources(shown, name, section.cite, therapy)
+    seen: set[str] = set()
+    for group in ("side_effects", "risks"):
+        for index, item in enumerate(getattr(therapy, group).items):
+            where = f"{group}.items.{index}"
+            if item.id in seen:
+                yield Problem(shown, f"{where}.id", f"duplicate id {item.id!r}")
+            seen.add(item.id)
+            cited.update(item.cite)
+            yield from _unknown_sources(shown, f"{where}.cite", item.cite, therapy)
+    for key in sorted(set(therapy.sources) - cited):
+        yield Problem(shown, f"sources.{key}", "source is never cited")
+    if therapy.review.next_review <= therapy.review.reviewed_on:
+        yield Problem(shown, "review.next_review", "must be after review.reviewed_on")
+
+
+def _unknown_sources(
+    shown: str, where: str, cite: list[str], therapy: Therapy
+) -> Iterator[Problem]:
+    for key in cite:
+        if key not in therapy.sources:
+            yield Problem(shown, where, f"cites unknown source {key!r}")
+
+
+def _check_location(tree: ContentTree, lid: str, location: Location) -> Iterator[Problem]:
+    shown = _shown(tree, "location", lid)
+    if location.type == "city":
+        parent = tree.locations.get(location.state or "")
+        if location.state is None:
+            yield Problem(shown, "state", "a city needs the id of its state")
+        elif not _exists(tree, "location", location.state):
+            yield Problem(shown, "state", f"unknown state {location.state!r}")
+        elif parent is not None and parent.type != "state":
+            yield Problem(shown, "state", f"{location.state!r} is not a state")
+    elif location.state is not None:
+        yield Problem(shown, "state", "a state cannot have a parent state")
+    for key in location.therapy_notes:
+        if not _exists(tree, "therapy", key):
+            yield Problem(shown, f"therapy_notes.{key}", f"unknown therapy {key!r}")
+
+
+def _check_clinic(tree: ContentTree, cid: str, clinic: Clinic) -> Iterator[Problem]:
+    shown = _shown(tree, "clinic", cid)
+    for index, lid in enumerate(clinic.locations):
+        if not _exists(tree, "location", lid):
+            yield Problem(shown, f"locations.{index}", f"unknown location {lid!r}")
+    for index, tid in enumerate(clinic.therapies):
+        if not _exists(tree, "therapy", tid):
+            yield Problem(shown, f"therapies.{index}", f"unknown therapy {tid!r}")
+        elif tid not in clinic.protocols:
+            yield Problem(shown, "protocols", f"no protocol for offered therapy {tid!r}")
+    for tid in clinic.protocols:
+        if tid not in clinic.therapies:
+            yield Problem(shown, f"protocols.{tid}", "protocol for a therapy the clinic lacks")
+
+
+# --- logos -----------------------------------------------------------------------------------
+
+
+def _check_logos(tree: ContentTree) -> Iterator[Problem]:
+    folder = (tree.root / FOLDERS["clinic"]).resolve()
+    for cid, clinic in tree.clinics.items():
+        shown = _shown(tree, "clinic", cid)
+        path = (folder / clinic.logo).resolve()
+        problem = _logo_problem(path, folder)
+        if problem:
+            yield Problem(shown, "logo", f"{clinic.logo}: {problem}")
+        else:
+            tree.files[EntryRef("logo", cid)] = path
+
+
+def _logo_problem(path: Path, folder: Path) -> str | None:
+    if not path.is_relative_to(folder):
+        return "must be inside the clinics folder"
+    if path.suffix.lower() not in LOGO_TYPES:
+        return "must be an .svg or .png file"
+    if not path.is_file():
+        return "file not found"
+    data = path.read_bytes()
+    if len(data) > LOGO_MAX_BYTES:
+        return f"larger than {LOGO_MAX_BYTES // 1024} KiB"
+    if path.suffix.lower() == ".png":
+        return _png_problem(data)
+    return _svg_problem(data)
+
+
+def _png_problem(data: bytes) -> str | None:
+    # Read the size from the header so a decompression bomb is refused before any decoding.
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return "not a PNG image"
+    width, height = struct.unpack(">II", data[16:24])
+    if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:
+        return f"{width}x{height} pixels exceeds {LOGO_MAX_PIXELS}x{LOGO_MAX_PIXELS}"
+    return None
+
+
+def _svg_problem(data: bytes) -> str | None:
+    if b"<!ENTITY" in data or b"<!DOCTYPE" in data:
+        return "SVG with a DOCTYPE or entities is not accepted"
+    try:
+        root = ElementTree.fromstring(data)  # noqa: S314 - DOCTYPE/entities refused above
+    except ElementTree.ParseError as exc:
+        return f"not a well-formed SVG ({exc})"
+    if not root.tag.endswith("svg"):
+        return "not an SVG image"
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1] in ("script", "foreignObject"):
+            return "SVG with scripts or foreign content is not accepted"
+        for name, value in element.attrib.items():
+            if name.rsplit("}", 1)[-1] == "href" and not value.startswith("#"):
+                return f"SVG refers to an outside resource ({value[:60]})"
+    return None

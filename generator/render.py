@@ -1,0 +1,69 @@
+"""Render one planned document to its files (bytes); the caller decides where they go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.content import FOLDERS
+from generator.context import clinic_document_context, page_context, sitemap_context
+from generator.pdf import PdfRenderer
+from generator.plan import STATIC_FILES, DocumentSpec
+from generator.project import Project
+from generator.templating import render_template
+from templates import STATIC_DIR
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: str
+    format: str
+    data: bytes
+
+
+class DocumentRenderer:
+    """Everything a process needs to render documents; build one per process and reuse it."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.tree = project.tree
+        self.env = project.env
+        self.site_url = project.settings.base_url
+        self._pdf: PdfRenderer | None = None
+
+    @property
+    def pdf(self) -> PdfRenderer:
+        if self._pdf is None:
+            roots = (STATIC_DIR, self.tree.root / FOLDERS["clinic"])
+            self._pdf = PdfRenderer(STATIC_DIR, roots, self.project.settings.strict_render)
+        return self._pdf
+
+    def render(self, spec: DocumentSpec) -> list[Artifact]:
+        kind = spec.key.kind
+        if kind == "assets":
+            return [Artifact(o.path, o.format, (STATIC_DIR / name).read_bytes())
+                    for o, name in zip(spec.outputs, STATIC_FILES, strict=True)]
+        if kind == "logo":
+            data = self.tree.logo_path(spec.key.clinic).read_bytes()
+            return [Artifact(spec.outputs[0].path, spec.outputs[0].format, data)]
+        if kind in ("handout", "consent"):
+            return self._clinic_document(spec, self.project.hashes[spec.key.id])
+        if kind == "page":
+            context = page_context(self.tree, spec.key, self.site_url)
+        else:
+            context = sitemap_context(self.tree, [p.key for p in self.project.pages],
+                                      self.site_url)
+        text = render_template(self.env, spec.template or "", context)
+        return [Artifact(spec.outputs[0].path, spec.outputs[0].format, text.encode())]
+
+    def _clinic_document(self, spec: DocumentSpec, inputs_hash: str) -> list[Artifact]:
+        html_out, pdf_out = spec.outputs
+        template = spec.template or ""
+        web = clinic_document_context(self.tree, spec.key, html_out.path, False, self.site_url)
+        printed = clinic_document_context(self.tree, spec.key, pdf_out.path, True, self.site_url)
+        html = render_template(self.env, template, web)
+        print_html = render_template(self.env, template, printed)
+        title = f"{spec.key.id}"
+        # The identifier ties the PDF to its inputs, so equal inputs give equal bytes.
+        pdf = self.pdf.render(print_html, STATIC_DIR.as_uri() + "/", inputs_hash[:32], title)
+        return [Artifact(html_out.path, html_out.format, html.encode()),
+                Artifact(pdf_out.path, pdf_out.format, pdf)]

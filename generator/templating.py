@@ -1,0 +1,54 @@
+"""The one Jinja environment factory: autoescape, StrictUndefined, our filters, i18n."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import jinja2
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from generator.errors import TemplateError
+from generator.markup import markdown_block, markdown_inline, plain_text
+from templates import TEMPLATES_DIR
+
+
+def long_date(value: dt.date) -> str:
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
+    """Templates come from files only; content is data passed in, never compiled as a template."""
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        autoescape=select_autoescape(enabled_extensions=("html", "xml", "j2"), default=True),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(md=markdown_block, md_inline=markdown_inline, plain=plain_text,
+                       long_date=long_date)
+    return env
+
+
+def check_templates(env: Environment) -> None:
+    """Compile every template up front so a syntax error stops a build before any output."""
+    for name in env.list_templates(extensions=["j2"]):
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"templates/{name}:{exc.lineno}: {exc.message}") from exc
+
+
+def render_template(env: Environment, name: str, context: dict[str, object]) -> str:
+    try:
+        return env.get_template(name).render(context)
+    except (jinja2.TemplateError, TypeError, AttributeError, KeyError, ValueError) as exc:
+        # A runtime failure inside a template is a template bug, whatever its Python type.
+        where = getattr(exc, "name", None) or name
+        line = getattr(exc, "lineno", None)
+        suffix = f":{line}" if line else ""
+        raise TemplateError(f"templates/{where}{suffix}: {exc}") from exc

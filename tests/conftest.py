@@ -1,0 +1,78 @@
+"""Shared fixtures: a private copy of the content tree and one full build reused by many tests."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from generator.build import BuildReport, build, in_process_runner
+from generator.project import Project, load_project
+from generator.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+CONTENT = REPO / "content"
+
+
+def make_settings(content: Path, out: Path, **extra: Any) -> Settings:
+    return Settings(content_dir=content, out_dir=out, **extra)
+
+
+def run_build(content: Path, out: Path, force: bool = False) -> BuildReport:
+    project = load_project(make_settings(content, out))
+    return build(project, out, in_process_runner(project), force=force)
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The real console entry point in a fresh process."""
+    result = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"carepress {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file below a folder with its bytes (the build lock file excluded)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".carepress.lock"}
+
+
+def manifest(out: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((out / "manifest.json").read_text())
+    return data
+
+
+def pdf_pages(path: Path) -> list[str]:
+    """Text of each page, whitespace folded, so wrapped lines compare like the source."""
+    reader = PdfReader(io.BytesIO(path.read_bytes()))
+    return [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    """A private, editable copy of the demo content tree."""
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One full build of the demo content; treat it as read-only."""
+    out = tmp_path_factory.mktemp("built") / "out"
+    report = run_build(CONTENT, out)
+    assert not report.failed, report.failed
+    return out
+
+
+@pytest.fixture(scope="session")
+def project() -> Project:
+    return load_project(make_settings(CONTENT, Path("unused")))

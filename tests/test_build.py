@@ -1,0 +1,189 @@
+"""Incremental, reproducible and atomic builds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO, manifest, run_build, run_cli, snapshot
+from generator.errors import ContentError, TemplateError
+from generator.storage import STAGING, TMP_SUFFIX
+
+MANIFEST_FIELDS = {"path", "kind", "format", "clinic", "therapy", "location", "lang", "sha256",
+                   "inputs", "version", "document"}
+
+
+def set_colour(content: Path, clinic: str, colour: str) -> None:
+    path = content / "clinics" / f"{clinic}.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["colors"]["primary"] = colour
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_manifest_lists_every_file_with_its_hash(built, project):
+    data = manifest(built)
+    paths = {e["path"] for e in data["documents"]}
+    planned = {o.path for s in project.specs for o in s.outputs}
+    assert paths == planned
+    on_disk = set(snapshot(built)) - {"manifest.json"}
+    assert on_disk == planned
+    for entry in data["documents"]:
+        assert set(entry) == MANIFEST_FIELDS
+        assert entry["inputs"] == project.hashes[entry["document"]]
+    kinds = {(e["kind"], e["format"]) for e in data["documents"]}
+    assert {("handout", "pdf"), ("handout", "html"), ("consent", "pdf"), ("consent", "html"),
+            ("page", "html"), ("sitemap", "xml")} <= kinds
+
+
+def test_noop_rebuild_renders_nothing(content, tmp_path):
+    out = tmp_path / "out"
+    first = run_build(content, out)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    second = run_build(content, out)
+    assert first.built and not first.failed
+    assert second.built == []
+    assert sorted(second.unchanged) == sorted(first.built)
+    after = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    changed = [p for p in before if before[p] != after.get(p)]
+    assert changed == []
+
+
+def test_one_clinic_colour_change_renders_only_that_clinic(content, tmp_path):
+    out = tmp_path / "out"
+    run_build(content, out)
+    set_colour(content, "prairie-mind", "#7a1f3d")
+    report = run_build(content, out)
+    assert sorted(report.built) == ["consent/prairie-mind/ketamine/en",
+                                    "handout/prairie-mind/ketamine/en"]
+    html = (out / "clinics/prairie-mind/ketamine/en/handout.html").read_text()
+    assert "--brand: #7a1f3d" in html
+
+
+def test_therapy_change_renders_every_document_showing_it(content, tmp_path, project):
+    out = tmp_path / "out"
+    run_build(content, out)
+    path = content / "therapies" / "ketamine.yaml"
+    path.write_text(path.read_text().replace("Ketamine is a medicine that", "Ketamine is a drug that"))
+    report = run_build(content, out)
+    expected = sorted(s.key.id for s in project.specs
+                      if s.key.kind in ("handout", "consent", "page", "sitemap"))
+    assert sorted(report.built) == expected
+
+
+def test_deleted_output_file_is_rebuilt(content, tmp_path):
+    out = tmp_path / "out"
+    run_build(content, out)
+    (out / "site/en/ketamine/orland-park/index.html").unlink()
+    assert run_build(content, out).built == ["page/ketamine/orland-park/en"]
+
+
+def test_removed_clinic_documents_are_removed(content, tmp_path):
+    out = tmp_path / "out"
+    run_build(content, out)
+    clinic = content / "clinics" / "riverwalk-wellness.yaml"
+    data = yaml.safe_load(clinic.read_text())
+    clinic.unlink()
+    assert "riverwalk-wellness" in data["logo"]
+    report = run_build(content, out)
+    assert "clinics/riverwalk-wellness/ketamine/en/consent.pdf" in report.removed
+    assert not (out / "clinics/riverwalk-wellness/ketamine/en/consent.pdf").exists()
+    assert all(e["clinic"] != "riverwalk-wellness" for e in manifest(out)["documents"])
+
+
+def test_builds_in_separate_folders_and_processes_are_byte_identical(built, tmp_path):
+    other = tmp_path / "elsewhere" / "out"
+    run_cli("build", "--out", str(other), "--quiet", "--jobs", "2")
+    assert snapshot(other) == snapshot(built)
+
+
+def test_pdf_dates_come_from_content_not_the_clock(built, project):
+    from pypdf import PdfReader
+
+    reviewed = project.tree.therapies["ketamine"].review.reviewed_on
+    reader = PdfReader(built / "clinics/prairie-mind/ketamine/en/handout.pdf")
+    assert reader.metadata is not None
+    assert reader.metadata["/CreationDate"].startswith(f"D:{reviewed:%Y%m%d}")
+
+
+def test_bad_content_stops_before_anything_is_written(content, tmp_path):
+    out = tmp_path / "out"
+    run_build(content, out)
+    before = snapshot(out)
+    set_colour(content, "prairie-mind", "not-a-colour")
+    with pytest.raises(ContentError):
+        run_build(content, out)
+    assert snapshot(out) == before
+
+
+def test_template_error_stops_before_anything_is_written(content, tmp_path):
+    import shutil
+
+    from tests.conftest import make_settings
+    from generator.build import build, in_process_runner
+    from generator.project import load_project
+    from templates import TEMPLATES_DIR
+
+    out = tmp_path / "out"
+    run_build(content, out)
+    before = snapshot(out)
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, templates)
+    page = templates / "page.html.j2"
+    page.write_text(page.read_text().replace("{{ place }}</h1>", "{{ no_such_value }}</h1>"))
+    set_colour(content, "prairie-mind", "#336699")  # make clinic documents stale as well
+    project = load_project(make_settings(content, out, templates_dir=templates))
+    with pytest.raises(TemplateError, match="no_such_value"):
+        build(project, out, in_process_runner(project))
+    assert snapshot(out) == before
+    assert not (out / STAGING).exists()
+
+
+def test_template_syntax_error_is_caught_before_rendering(tmp_path, content):
+    import shutil
+
+    from tests.conftest import make_settings
+    from generator.project import load_project
+    from templates import TEMPLATES_DIR
+
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, templates)
+    (templates / "consent.html.j2").write_text("{% if %}")
+    with pytest.raises(TemplateError, match=r"templates/consent.html.j2:1"):
+        load_project(make_settings(content, tmp_path / "out", templates_dir=templates))
+
+
+@pytest.mark.slow
+def test_killed_build_leaves_previous_output_and_next_build_cleans_up(content, tmp_path):
+    out = tmp_path / "out"
+    run_build(content, out)
+    before = snapshot(out)
+    for clinic in ("prairie-mind", "riverwalk-wellness"):
+        set_colour(content, clinic, "#224466")
+    build = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "build", "--content", str(content), "--out", str(out),
+         "--quiet"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    staging = out / STAGING
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and build.poll() is None:
+        if staging.exists() and any(p.suffix == ".pdf" for p in staging.rglob("*")):
+            break
+        time.sleep(0.005)
+    assert build.poll() is None, "build finished before it could be killed"
+    os.kill(build.pid, signal.SIGKILL)
+    build.wait()
+    after = snapshot(out)
+    leftovers = {p for p in after if p not in before}
+    assert all(p.startswith(STAGING) for p in leftovers)
+    assert {p: b for p, b in after.items() if p in before} == before
+    report = run_build(content, out)
+    assert len(report.built) == 4 and not report.failed
+    names = [p.name for p in out.rglob("*")]
+    assert not (out / STAGING).exists()
+    assert not [n for n in names if n.endswith(TMP_SUFFIX)]

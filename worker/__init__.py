@@ -1,0 +1,1 @@
+"""Celery worker front-end: renders queued documents through the same generator/ code."""
