@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from generator.errors import CarepressError, StorageError, TemplateError
 from generator.fingerprint import sha256_bytes
@@ -30,7 +30,10 @@ class Job:
 
     document: str
     inputs: str
-    staging: str
+    content: str
+    """The content tree the document was planned from (absolute path)."""
+    out: str
+    """The output folder it is published into (absolute path; shared by every worker)."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,22 @@ class JobResult:
     document: str
     entries: tuple[ManifestEntry, ...] = ()
     staged: tuple[str, ...] = ()
+    """Where each entry's file waits to be published, relative to the output folder."""
     error: str | None = None
     fatal: bool = False
     """A template error: the same for every document, so the whole build stops."""
+    rendered: bool = False
+    """False when an earlier run of the same job had already finished it."""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"document": self.document, "entries": [asdict(e) for e in self.entries],
+                "staged": list(self.staged), "error": self.error, "fatal": self.fatal,
+                "rendered": self.rendered}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobResult:
+        return cls(data["document"], tuple(ManifestEntry(**e) for e in data["entries"]),
+                   tuple(data["staged"]), data["error"], data["fatal"], data["rendered"])
 
 
 Runner = Callable[[list[Job]], Iterable[JobResult]]
@@ -72,27 +88,35 @@ def stale_documents(project: Project, store: OutputStore, force: bool = False) -
 
 
 def render_job(renderer: DocumentRenderer, job: Job) -> JobResult:
-    """Render one document into the staging folder; used in-process, in a pool and by workers."""
+    """Render one document into the store's staging area; in-process, in a pool or a worker.
+
+    Idempotent: a job whose inputs were already rendered (by an earlier, interrupted run or a
+    duplicate message) returns the finished files without rendering them again.
+    """
+    store = OutputStore(Path(job.out))
+    finished = store.finished(job.inputs)
+    if finished is not None:
+        return JobResult(job.document, tuple(finished), _staged(store, job.inputs, finished))
     project = renderer.project
+    if project.hashes.get(job.document) != job.inputs:
+        return JobResult(job.document, error="the content changed after this job was planned; "
+                                             "build again")
     spec = project.spec(job.document)
-    if project.hashes[job.document] != job.inputs:
-        return JobResult(job.document, error="content changed during the build; build again")
     try:
         artifacts = renderer.render(spec)
     except TemplateError as exc:
         return JobResult(job.document, error=str(exc), fatal=True)
     except CarepressError as exc:
         return JobResult(job.document, error=str(exc))
-    staging = Path(job.staging)
-    entries, staged = [], []
-    for artifact in artifacts:
-        target = staging / artifact.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(artifact.data)
-        staged.append(str(target))
-        entries.append(_entry(project, spec, artifact.path, artifact.format,
-                              sha256_bytes(artifact.data), job.inputs))
-    return JobResult(job.document, tuple(entries), tuple(staged))
+    entries = [_entry(project, spec, a.path, a.format, sha256_bytes(a.data), job.inputs)
+               for a in artifacts]
+    store.stage(job.inputs, [(a.path, a.data) for a in artifacts], entries)
+    return JobResult(job.document, tuple(entries), _staged(store, job.inputs, entries),
+                     rendered=True)
+
+
+def _staged(store: OutputStore, inputs: str, entries: list[ManifestEntry]) -> tuple[str, ...]:
+    return tuple(store.staged_path(inputs, e.path) for e in entries)
 
 
 def _entry(project: Project, spec: DocumentSpec, path: str, fmt: str, digest: str,
@@ -141,15 +165,15 @@ def build(project: Project, out_dir: Path, runner: Runner, force: bool = False,
         store.clean_leftovers()
         old = store.read_manifest()
         stale = stale_documents(project, store, force)
-        staging = store.staging_dir(f"build-{os.getpid()}")
-        jobs = [Job(s.key.id, project.hashes[s.key.id], str(staging)) for s in stale]
+        content, out = str(project.settings.content_dir.resolve()), str(out_dir.resolve())
+        jobs = [Job(s.key.id, project.hashes[s.key.id], content, out) for s in stale]
         results = _collect(runner(jobs), len(jobs), progress)
         fatal = [r for r in results if r.fatal]
         if fatal:
-            store.clean_leftovers()
+            store.prune_staged(keep=set())
             raise TemplateError(fatal[0].error or "template error")
-        report = _publish(project, store, old, results, staging)
-        store.clean_leftovers()
+        report = _publish(project, store, old, results)
+        store.prune_staged(keep=set())
     return report
 
 
@@ -162,7 +186,7 @@ def _collect(results: Iterable[JobResult], total: int, progress: Progress) -> li
 
 
 def _publish(project: Project, store: OutputStore, old: dict[str, ManifestEntry],
-             results: list[JobResult], staging: Path) -> BuildReport:
+             results: list[JobResult]) -> BuildReport:
     report = BuildReport()
     rendered = {r.document: r for r in results}
     entries: list[ManifestEntry] = []
@@ -175,8 +199,8 @@ def _publish(project: Project, store: OutputStore, old: dict[str, ManifestEntry]
             report.failed[spec.key.id] = result.error
             entries.extend(old[o.path] for o in spec.outputs if o.path in old)
         else:
-            for entry in result.entries:
-                store.publish(staging / entry.path, entry.path)
+            for entry, staged in zip(result.entries, result.staged, strict=True):
+                store.publish(staged, entry.path)
             entries.extend(result.entries)
             report.built.append(spec.key.id)
     store.write_manifest(entries)

@@ -308,9 +308,17 @@ def _svg_problem(data: bytes) -> str | None:
     if not root.tag.endswith("svg"):
         return "not an SVG image"
     for element in root.iter():
-        if element.tag.rsplit("}", 1)[-1] in ("script", "foreignObject"):
-            return "SVG with scripts or foreign content is not accepted"
+        if element.tag.rsplit("}", 1)[-1] in ("script", "foreignObject", "style"):
+            return "SVG with scripts, style sheets or foreign content is not accepted"
         for name, value in element.attrib.items():
-            if name.rsplit("}", 1)[-1] == "href" and not value.startswith("#"):
+            if _outside_reference(name.rsplit("}", 1)[-1], value):
                 return f"SVG refers to an outside resource ({value[:60]})"
     return None
+
+
+def _outside_reference(attribute: str, value: str) -> bool:
+    """href="#id" and url(#id) point inside the SVG; anything else could fetch from outside."""
+    if attribute == "href":
+        return not value.startswith("#")
+    urls = re.findall(r"url\(\s*['\"]?([^'\")]*)", value)
+    return "@import" in value or any(not url.startswith("#") for url in urls)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,13 +21,43 @@ from generator.fingerprint import sha256_bytes
 
 MANIFEST = "manifest.json"
 STAGING = ".carepress-staging"
+DONE = "done.json"
+PARTIAL = ".partial-"
 TMP_SUFFIX = ".carepress-tmp"
+
+
+_OWNER = re.compile(r"(\d+)@([0-9a-f]{8})")
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _owner() -> str:
+    """pid@host of this process, so cleanup can tell a dead writer's leftovers from a live one's."""
+    return f"{os.getpid()}@{_host_tag()}"
+
+
+def _is_orphan(name: str) -> bool:
+    """True when the owner named in a leftover file name is a process of this host that is gone;
+    another host's leftovers are left alone, since only that host knows if it is still writing."""
+    match = _OWNER.search(name)
+    if match is None or match[2] != _host_tag():
+        return False
+    try:
+        os.kill(int(match[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temporary file beside the target, flush it to disk, then rename over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_owner()}.",
+                               suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -78,32 +112,73 @@ class OutputStore:
         if not path.exists() or path.read_bytes() != data:  # a no-op build touches nothing
             atomic_write(path, data)
 
-    def staging_dir(self, name: str) -> Path:
-        path = self.root / STAGING / name
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+    # --- staging: rendered files wait here, one folder per inputs hash, until published ---
 
-    def publish(self, staged: Path, relative: str) -> None:
+    def staged_path(self, inputs: str, path: str) -> str:
+        return f"{STAGING}/{inputs}/{path}"
+
+    def finished(self, inputs: str) -> list[ManifestEntry] | None:
+        """The entries of an earlier, complete render of these inputs, if its files are intact."""
+        marker = self.root / STAGING / inputs / DONE
+        try:
+            entries = [ManifestEntry(**e) for e in json.loads(marker.read_text(encoding="utf-8"))]
+        except (OSError, ValueError, TypeError):
+            return None
+        intact = all(self.file_matches(self.staged_path(inputs, e.path), e.sha256)
+                     for e in entries)
+        return entries if intact else None
+
+    def stage(self, inputs: str, files: list[tuple[str, bytes]],
+              entries: list[ManifestEntry]) -> None:
+        """Write a render into a private folder, then rename it into place in one step, so a
+        killed worker leaves a partial folder that no one mistakes for a finished render."""
+        final = self.root / STAGING / inputs
+        partial = final.with_name(f"{inputs}{PARTIAL}{uuid.uuid4().hex[:8]}-{_owner()}")
+        for path, data in files:
+            target = partial / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        (partial / DONE).write_text(json.dumps([asdict(e) for e in entries]), encoding="utf-8")
+        try:
+            partial.rename(final)
+        except OSError:  # a duplicate job finished first; its files are the same bytes
+            shutil.rmtree(partial, ignore_errors=True)
+
+    def publish(self, staged: str, relative: str) -> None:
         """Move one staged file into place; a rename within one file system is atomic."""
         target = self.root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        staged.replace(target)
+        (self.root / staged).replace(target)
+
+    def prune_staged(self, keep: set[str]) -> None:
+        """Drop staged renders not in `keep`, and partial folders of processes that died."""
+        staging = self.root / STAGING
+        if not staging.is_dir():
+            return
+        for folder in staging.iterdir():
+            name = folder.name
+            if PARTIAL in name:
+                if _is_orphan(name):
+                    shutil.rmtree(folder, ignore_errors=True)
+            elif name not in keep:
+                shutil.rmtree(folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            staging.rmdir()  # only when empty
 
     def remove(self, relative: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             (self.root / relative).unlink()
 
-    def clean_leftovers(self) -> int:
-        """Remove what a killed build left behind: the staging area and temporary files."""
-        count = 0
-        staging = self.root / STAGING
-        if staging.exists():
-            count += sum(1 for p in staging.rglob("*") if p.is_file())
-            shutil.rmtree(staging)
+    def clean_leftovers(self, keep: set[str] | frozenset[str] = frozenset()) -> None:
+        """Remove what killed processes left: partial renders and temporary files."""
+        self.prune_staged(keep={p.name for p in self._finished_dirs()} | set(keep))
         for tmp in self.root.rglob(f"*{TMP_SUFFIX}") if self.root.exists() else []:
-            tmp.unlink()
-            count += 1
-        return count
+            if _is_orphan(tmp.name):
+                tmp.unlink(missing_ok=True)
+
+    def _finished_dirs(self) -> list[Path]:
+        staging = self.root / STAGING
+        return [p for p in staging.iterdir() if PARTIAL not in p.name] if staging.is_dir() else []
 
     def file_matches(self, relative: str, sha256: str) -> bool:
         path = self.root / relative

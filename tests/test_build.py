@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, manifest, run_build, run_cli, snapshot
 from generator.errors import ContentError, TemplateError
 from generator.storage import STAGING, TMP_SUFFIX
+from tests.conftest import REPO, manifest, run_build, run_cli, snapshot
 
 MANIFEST_FIELDS = {"path", "kind", "format", "clinic", "therapy", "location", "lang", "sha256",
                    "inputs", "version", "document"}
@@ -70,7 +70,8 @@ def test_therapy_change_renders_every_document_showing_it(content, tmp_path, pro
     out = tmp_path / "out"
     run_build(content, out)
     path = content / "therapies" / "ketamine.yaml"
-    path.write_text(path.read_text().replace("Ketamine is a medicine that", "Ketamine is a drug that"))
+    text = path.read_text().replace("Ketamine is a medicine that", "Ketamine is a drug that")
+    path.write_text(text)
     report = run_build(content, out)
     expected = sorted(s.key.id for s in project.specs
                       if s.key.kind in ("handout", "consent", "page", "sitemap"))
@@ -125,10 +126,10 @@ def test_bad_content_stops_before_anything_is_written(content, tmp_path):
 def test_template_error_stops_before_anything_is_written(content, tmp_path):
     import shutil
 
-    from tests.conftest import make_settings
     from generator.build import build, in_process_runner
     from generator.project import load_project
     from templates import TEMPLATES_DIR
+    from tests.conftest import make_settings
 
     out = tmp_path / "out"
     run_build(content, out)
@@ -148,9 +149,9 @@ def test_template_error_stops_before_anything_is_written(content, tmp_path):
 def test_template_syntax_error_is_caught_before_rendering(tmp_path, content):
     import shutil
 
-    from tests.conftest import make_settings
     from generator.project import load_project
     from templates import TEMPLATES_DIR
+    from tests.conftest import make_settings
 
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES_DIR, templates)

@@ -27,7 +27,7 @@ def test_demo_content_is_valid(project):
     tree = project.tree
     assert set(tree.therapies) == {"ketamine"}
     assert {"illinois", "orland-park"} <= set(tree.locations)
-    assert len([l for l in tree.locations.values() if l.type == "city"]) >= 2
+    assert len([loc for loc in tree.locations.values() if loc.type == "city"]) >= 2
     assert len(tree.clinics) >= 2
     colours = {c.colors.primary for c in tree.clinics.values()}
     assert len(colours) == len(tree.clinics), "demo clinics must be branded differently"
