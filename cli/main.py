@@ -11,10 +11,17 @@ from typing import Any
 
 import click
 
-from generator.build import BuildReport, Progress, build, in_process_runner, stale_documents
+from generator.build import (
+    BuildReport,
+    Job,
+    Progress,
+    build,
+    in_process_runner,
+    stale_documents,
+)
 from generator.errors import CarepressError, ContentError
 from generator.plan import DocumentKey
-from generator.project import load_project
+from generator.project import Project, load_project
 from generator.render import DocumentRenderer
 from generator.settings import Settings
 from generator.storage import OutputStore
@@ -70,15 +77,35 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
 @click.option("--jobs", "-j", type=click.IntRange(1, 64),
               help="Render processes [default: $CAREPRESS_JOBS or 1].")
 @click.option("--force", is_flag=True, help="Render every document, even unchanged ones.")
+@click.option("--queue", "use_queue", is_flag=True,
+              help="Render on the Celery workers ($CAREPRESS_BROKER_URL) instead of here.")
+@click.option("--no-wait", is_flag=True,
+              help="With --queue: print the batch id and return; `carepress status` follows it.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, only the summary.")
 @click.pass_context
 def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | None,
-                  jobs: int | None, force: bool, quiet: bool) -> None:
-    """Regenerate every document whose inputs changed (all of them with --force)."""
+                  jobs: int | None, force: bool, use_queue: bool, no_wait: bool,
+                  quiet: bool) -> None:
+    """Regenerate every document whose inputs changed (all of them with --force).
+
+    With --queue the workers render and this command publishes the results and the manifest
+    when the batch completes. After --no-wait, run `build --queue` again to publish: documents
+    the workers finished are not rendered again.
+    """
     settings = _settings(ctx, content_dir=content_dir, out_dir=out_dir, jobs=jobs)
     with reported_errors(ctx.obj["debug"]):
+        if no_wait and not use_queue:
+            raise click.UsageError("--no-wait needs --queue")
         project = load_project(settings)
-        if settings.jobs > 1:
+        if use_queue:
+            from worker import batches
+
+            batches.check_broker(settings)
+            if no_wait:
+                _enqueue_only(project, force)
+                return
+            runner = batches.queue_runner(_celery(settings), settings)
+        elif settings.jobs > 1:
             from cli.pool import pool_runner
 
             runner = pool_runner(settings)
@@ -89,6 +116,61 @@ def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | 
     _summarise(report, settings.out_dir)
     if report.failed:
         sys.exit(1)
+
+
+def _celery(settings: Settings) -> Any:
+    from worker.app import make_app
+
+    return make_app(settings)
+
+
+def _enqueue_only(project: Project, force: bool) -> None:
+    from worker import batches
+
+    settings = project.settings
+    stale = stale_documents(project, OutputStore(settings.out_dir), force)
+    jobs = [Job(s.key.id, project.hashes[s.key.id], str(settings.content_dir.resolve()),
+                str(settings.out_dir.resolve())) for s in stale]
+    batch = batches.enqueue(_celery(settings), settings, jobs)
+    click.echo(f"queued {len(jobs)} documents")
+    click.echo(batch)
+
+
+@main.command("status")
+@click.argument("batch")
+@click.pass_context
+def status_command(ctx: click.Context, batch: str) -> None:
+    """Show the progress of a queued batch (from `build --queue --no-wait`)."""
+    settings = _settings(ctx)
+    with reported_errors(ctx.obj["debug"]):
+        from worker import batches
+
+        batches.check_broker(settings)
+        status = batches.batch_status(_celery(settings), settings, batch)
+    click.echo(f"batch {batch}: {status['done']} done, {status['running']} running, "
+               f"{status['queued']} queued, {status['failed']} failed of {status['total']}")
+    for document, error in sorted(status["failures"].items()):
+        click.echo(f"carepress: failed: {document}: {error}", err=True)
+    if status["failed"]:
+        sys.exit(1)
+
+
+@main.command("worker")
+@click.option("--concurrency", "-c", type=click.IntRange(1, 64),
+              help="Worker processes [default: one per CPU].")
+@click.option("--queues", "-Q", help="Comma-separated queues [default: $CAREPRESS_QUEUE].")
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.pass_context
+def worker_command(ctx: click.Context, concurrency: int | None, queues: str | None,
+                   loglevel: str) -> None:
+    """Start a Celery worker (the same as `celery -A worker.app worker`)."""
+    settings = _settings(ctx)
+    from worker.app import app
+
+    argv = ["worker", f"--loglevel={loglevel}", f"--queues={queues or settings.queue}"]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    app.worker_main(argv)
 
 
 @contextmanager

@@ -53,3 +53,11 @@ class UnknownDocumentError(CarepressError):
 
 class StorageError(CarepressError):
     """The output store could not be read or written."""
+
+
+class TransientError(CarepressError):
+    """A failure worth retrying: the storage or broker hiccupped, the input is fine."""
+
+
+class BrokerError(CarepressError):
+    """The queue's broker cannot be reached."""

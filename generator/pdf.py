@@ -85,8 +85,12 @@ class PdfRenderer:
             raise RenderError(f"{title}: {exc.__cause__ or exc}") from exc
         finally:
             logger.removeHandler(trap)
-        if trap.messages and self._strict:
-            raise RenderError(f"{title}: WeasyPrint warned: {trap.messages[0]}")
+        if trap.messages:
+            # WeasyPrint caches an image that failed to load as missing; the next document
+            # would then render without it and without a warning. Forget it.
+            self._cache.clear()
+            if self._strict:
+                raise RenderError(f"{title}: WeasyPrint warned: {trap.messages[0]}")
 
 
 def _make_fetcher(weasyprint: Any, roots: tuple[Path, ...]) -> Any:

@@ -23,12 +23,13 @@ class Artifact:
 class DocumentRenderer:
     """Everything a process needs to render documents; build one per process and reuse it."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, pdf: PdfRenderer | None = None) -> None:
+        """Pass the PdfRenderer of an earlier project of the same content tree to keep it warm."""
         self.project = project
         self.tree = project.tree
         self.env = project.env
         self.site_url = project.settings.base_url
-        self._pdf: PdfRenderer | None = None
+        self._pdf = pdf
 
     @property
     def pdf(self) -> PdfRenderer:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,25 @@ def pdf_pages(path: Path) -> list[str]:
     """Text of each page, whitespace folded, so wrapped lines compare like the source."""
     reader = PdfReader(io.BytesIO(path.read_bytes()))
     return [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+
+
+def broken_png() -> bytes:
+    """A PNG header that passes validation (size, dimensions) but no decoder accepts
+    (bit depth 7), so every render of a document showing it fails."""
+    header = struct.pack(">IIBBBBB", 64, 64, 7, 2, 0, 0, 0)
+    chunk = b"IHDR" + header
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk
+            + struct.pack(">I", zlib.crc32(chunk)))
+
+
+def use_logo(content: Path, clinic: str, name: str, data: bytes) -> None:
+    import yaml
+
+    (content / "clinics" / "logos" / name).write_bytes(data)
+    path = content / "clinics" / f"{clinic}.yaml"
+    entry = yaml.safe_load(path.read_text())
+    entry["logo"] = f"logos/{name}"
+    path.write_text(yaml.safe_dump(entry))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import yaml
 
 from generator.errors import ContentError, TemplateError
 from generator.storage import STAGING, TMP_SUFFIX
-from tests.conftest import REPO, manifest, run_build, run_cli, snapshot
+from tests.conftest import REPO, broken_png, manifest, run_build, run_cli, snapshot, use_logo
 
 MANIFEST_FIELDS = {"path", "kind", "format", "clinic", "therapy", "location", "lang", "sha256",
                    "inputs", "version", "document"}
@@ -188,3 +188,15 @@ def test_killed_build_leaves_previous_output_and_next_build_cleans_up(content, t
     names = [p.name for p in out.rglob("*")]
     assert not (out / STAGING).exists()
     assert not [n for n in names if n.endswith(TMP_SUFFIX)]
+
+
+def test_undecodable_logo_fails_both_documents_never_renders_without_it(content, tmp_path):
+    # WeasyPrint caches a failed image as missing: the second document must fail as well,
+    # not silently print without the clinic's logo.
+    use_logo(content, "riverwalk-wellness", "broken.png", broken_png())
+    out = tmp_path / "out"
+    report = run_build(content, out)
+    assert sorted(report.failed) == ["consent/riverwalk-wellness/ketamine/en",
+                                     "handout/riverwalk-wellness/ketamine/en"]
+    assert all("Failed to load image" in e for e in report.failed.values())
+    assert "handout/prairie-mind/ketamine/en" in report.built

@@ -1,0 +1,185 @@
+"""Queued builds with a real Redis server and real Celery worker processes."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+import yaml
+
+from generator.build import Job
+from generator.settings import Settings
+from tests.conftest import CONTENT, broken_png, manifest, run_build, snapshot, use_logo
+from tests.services import RedisServer, Worker, cli, free_port, service_env, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory):
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def queue() -> str:
+    """A queue of the test's own, so no worker of another test takes its tasks."""
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+def finish(process, timeout: float = 300) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    stdout, stderr = process.communicate(timeout=timeout)
+    return stdout, stderr
+
+
+def add_clinics(content: Path, count: int) -> None:
+    """More documents, so that a batch is still running when a test interferes with it."""
+    source = yaml.safe_load((content / "clinics" / "prairie-mind.yaml").read_text())
+    for n in range(count):
+        clinic = {**source, "name": f"Demo Clinic {n}"}
+        (content / "clinics" / f"demo-{n}.yaml").write_text(yaml.safe_dump(clinic))
+
+
+def successes(log: Path) -> int:
+    return log.read_text(errors="replace").count("] succeeded in")
+
+
+def test_queued_build_matches_in_process_build(redis_server, built, tmp_path, queue):
+    env = service_env(redis_server.url, CONTENT, queue)
+    worker = Worker(env, tmp_path / "worker.log", concurrency=2)
+    try:
+        out = tmp_path / "out"
+        build = cli(env, "build", "--queue", "--out", str(out), "--quiet")
+        stdout, stderr = finish(build)
+        assert build.returncode == 0, stderr
+        assert stdout.startswith("built 11, unchanged 0, failed 0")
+        assert snapshot(out) == snapshot(built)
+        again = cli(env, "build", "--queue", "--out", str(out), "--quiet")
+        assert finish(again)[0].startswith("built 0, unchanged 11")
+    finally:
+        worker.stop()
+
+
+def test_worker_killed_mid_batch_then_a_new_worker_finishes_it(redis_server, content, tmp_path,
+                                                                queue):
+    add_clinics(content, 6)
+    expected = tmp_path / "expected"
+    run_build(content, expected)
+    limits = {"CAREPRESS_VISIBILITY_TIMEOUT": "6", "CAREPRESS_TASK_TIME_LIMIT": "5",
+              "CAREPRESS_TASK_SOFT_TIME_LIMIT": "4"}
+    env = service_env(redis_server.url, content, queue, **limits)
+    first = Worker(env, tmp_path / "first.log")
+    out = tmp_path / "out"
+    build = cli(env, "build", "--queue", "--out", str(out), "--quiet")
+    wait_for(lambda: successes(first.log) >= 4, 120, "a few documents to finish")
+    first.kill()
+    assert build.poll() is None, "the batch finished before the worker was killed"
+    second = Worker(env, tmp_path / "second.log")
+    try:
+        _stdout, stderr = finish(build)
+    finally:
+        second.stop()
+    assert build.returncode == 0, stderr
+    assert snapshot(out) == snapshot(expected)
+    leftovers = [p for p in out.rglob("*") if ".partial-" in str(p) or "carepress-tmp" in p.name]
+    assert leftovers == []
+    assert not (out / ".carepress-staging").exists()
+    documents = [e["document"] for e in manifest(out)["documents"]]
+    assert len(documents) == len(manifest(expected)["documents"])
+
+
+def test_redis_restart_mid_batch_loses_nothing(tmp_path, content, queue):
+    add_clinics(content, 6)
+    expected = tmp_path / "expected"
+    run_build(content, expected)
+    server = RedisServer(tmp_path)
+    server.start()
+    env = service_env(server.url, content, queue)
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        out = tmp_path / "out"
+        build = cli(env, "build", "--queue", "--out", str(out), "--quiet")
+        wait_for(lambda: successes(worker.log) >= 3, 120, "a few documents to finish")
+        server.stop()
+        assert build.poll() is None, "the batch finished before Redis stopped"
+        server.start()
+        _stdout, stderr = finish(build)
+        assert build.returncode == 0, stderr
+        assert snapshot(out) == snapshot(expected)
+    finally:
+        worker.stop()
+        server.stop()
+
+
+def test_poison_document_fails_once_and_the_rest_succeed(redis_server, content, tmp_path, queue):
+    use_logo(content, "riverwalk-wellness", "broken.png", broken_png())
+    env = service_env(redis_server.url, content, queue)
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        out = tmp_path / "out"
+        build = cli(env, "build", "--queue", "--out", str(out), "--quiet")
+        stdout, stderr = finish(build)
+    finally:
+        worker.stop()
+    assert build.returncode == 1, stderr
+    failed = sorted(line.split(": ")[2] for line in stderr.splitlines()
+                    if line.startswith("carepress: failed:"))
+    assert failed == ["consent/riverwalk-wellness/ketamine/en",
+                      "handout/riverwalk-wellness/ketamine/en"]
+    assert "built 9, unchanged 0, failed 2" in stdout
+    published = {e["document"] for e in manifest(out)["documents"]}
+    assert "handout/prairie-mind/ketamine/en" in published
+    assert not any(d.endswith("riverwalk-wellness/ketamine/en") for d in published)
+    client = redis.Redis.from_url(f"{redis_server.url}/0")
+    attempts = [int(client.get(k)) for k in client.scan_iter("carepress:attempts:*")
+                if worker_log_mentions(tmp_path / "worker.log", k.decode().split(":")[-1])]
+    assert attempts and set(attempts) == {1}, "a failing render must not be retried"
+
+
+def worker_log_mentions(log: Path, task_id: str) -> bool:
+    return task_id in log.read_text(errors="replace")
+
+
+def test_duplicate_enqueue_renders_once(redis_server, tmp_path, queue, project):
+    from worker import batches
+    from worker.app import make_app
+
+    env = service_env(redis_server.url, CONTENT, queue)
+    settings = Settings(broker_url=env["CAREPRESS_BROKER_URL"],
+                        result_backend=env["CAREPRESS_RESULT_BACKEND"], queue=queue)
+    app = make_app(settings)
+    document = "consent/prairie-mind/ketamine/en"
+    job = Job(document, project.hashes[document], str(CONTENT), str(tmp_path / "out"))
+    client = redis.Redis.from_url(settings.broker_url)
+    tid = batches.task_id(job)
+    client.delete(f"carepress:attempts:{tid}", f"carepress:renders:{tid}")
+    batches.enqueue(app, settings, [job])
+    batches.enqueue(app, settings, [job])
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        wait_for(lambda: client.get(f"carepress:attempts:{tid}") == b"2", 60,
+                 "both deliveries to run")
+        wait_for(lambda: batches._ready(app, [tid]), 30, "the result")
+    finally:
+        worker.stop()
+    assert client.get(f"carepress:renders:{tid}") == b"1"
+    staged = tmp_path / "out" / ".carepress-staging" / job.inputs
+    assert sorted(p.name for p in staged.rglob("*.pdf")) == ["consent.pdf"]
+
+
+def test_unreachable_redis_is_one_clear_line_and_writes_nothing(tmp_path, queue):
+    url = f"redis://127.0.0.1:{free_port()}"
+    env = service_env(url, CONTENT, queue)
+    out = tmp_path / "out"
+    build = cli(env, "build", "--queue", "--out", str(out))
+    _stdout, stderr = finish(build, 60)
+    assert build.returncode == 1
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"carepress: error: cannot reach the broker at {url}/0")
+    assert "Traceback" not in stderr
+    assert not out.exists()

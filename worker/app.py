@@ -1,0 +1,48 @@
+"""The Celery app, configured from the one Settings object. `celery -A worker.app worker` works."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from generator.settings import Settings
+
+TASK_NAME = "carepress.render_document"
+
+
+def make_app(settings: Settings | None = None) -> Celery:
+    settings = settings or Settings()
+    app = Celery("carepress", broker=settings.broker_url, backend=settings.result_backend,
+                 include=["worker.tasks"])
+    app.conf.update(
+        # JSON only: a task carries ids and paths, never pickled objects or rendered bytes.
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_default_queue=settings.queue,
+        # Acknowledge after the render, not before, so a render lost with its worker is redone.
+        task_acks_late=True,
+        # A pool child killed mid-render (OOM, SIGKILL) requeues its task instead of failing it.
+        task_reject_on_worker_lost=True,
+        # Renders are long and CPU-bound: a worker holding spare messages would starve the others.
+        worker_prefetch_multiplier=1,
+        # Soft limit raises inside the task (reported as a failure); the hard limit kills it.
+        task_soft_time_limit=settings.task_soft_time_limit,
+        task_time_limit=settings.task_time_limit,
+        # Redis hands an unacknowledged task to another worker after this many seconds; it is
+        # above the hard limit (checked by Settings) so a slow render never runs twice at once.
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        # Recycle pool children so a leak in a native library cannot grow without bound.
+        worker_max_tasks_per_child=settings.max_tasks_per_child,
+        worker_max_memory_per_child=settings.max_memory_per_child_kb,
+        # Results are read once by the CLI or the API; keep them a day, not forever.
+        result_expires=settings.result_expires,
+        task_track_started=True,
+        # Keep reconnecting when Redis goes away mid-batch instead of exiting.
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+app = make_app()

@@ -1,0 +1,162 @@
+"""Send a batch of render jobs to the workers and follow it until every document is back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+import redis
+from celery import Celery
+from celery.result import AsyncResult
+from kombu.exceptions import OperationalError
+
+from generator.build import Job, JobResult, Runner
+from generator.errors import BrokerError
+from generator.settings import Settings
+from worker.app import TASK_NAME
+
+POLL_SECONDS = 0.1
+BATCH_KEY = "carepress:batch:{}"
+
+
+def task_id(job: Job) -> str:
+    """Derived from the inputs hash and the output store: the same document with the same
+    inputs for the same store is the same task, so a duplicate is recognised as one."""
+    store = hashlib.sha256(job.out.encode()).hexdigest()[:12]
+    return f"carepress-{job.inputs}-{store}"
+
+
+def broker_client(settings: Settings) -> redis.Redis:
+    return redis.Redis.from_url(settings.broker_url, socket_connect_timeout=3, socket_timeout=10)
+
+
+def check_broker(settings: Settings) -> None:
+    """Fail fast, with what to do, when Redis is not there."""
+    try:
+        with broker_client(settings) as client:
+            client.ping()
+    except redis.RedisError as exc:
+        raise BrokerError(
+            f"cannot reach the broker at {settings.broker_url} ({exc}); start Redis "
+            "(scripts/ensure-redis.sh) or set CAREPRESS_BROKER_URL, or build without --queue"
+        ) from exc
+
+
+def enqueue(app: Celery, settings: Settings, jobs: list[Job]) -> str:
+    """Send every job and record the batch; returns the batch id."""
+    batch = uuid.uuid4().hex[:16]
+    record = {"documents": [[j.document, task_id(j)] for j in jobs], "created": time.time()}
+    with broker_client(settings) as client:
+        client.set(BATCH_KEY.format(batch), json.dumps(record), ex=settings.result_expires)
+    for job in jobs:
+        _send(app, job)
+    return batch
+
+
+def _send(app: Celery, job: Job) -> None:
+    # An old result under this id belongs to a render that was already published.
+    AsyncResult(task_id(job), app=app).forget()
+    app.send_task(TASK_NAME, args=[asdict(job)], task_id=task_id(job))
+
+
+def queue_runner(app: Celery, settings: Settings, batch_ids: list[str] | None = None) -> Runner:
+    """Enqueue the jobs, then yield each result as it arrives. If Redis restarts (and loses its
+    queue) or is unreachable for a while, unfinished jobs are sent again: tasks are idempotent,
+    so a job that had already finished just returns its files."""
+
+    def run(jobs: list[Job]) -> Iterator[JobResult]:
+        if not jobs:
+            return
+        batch = enqueue(app, settings, jobs)
+        if batch_ids is not None:
+            batch_ids.append(batch)
+        yield from _follow(app, settings, {task_id(j): j for j in jobs})
+
+    return run
+
+
+def _follow(app: Celery, settings: Settings, pending: dict[str, Job]) -> Iterator[JobResult]:
+    server = _server_id(settings)
+    while pending:
+        try:
+            finished = _ready(app, list(pending))
+            now = _server_id(settings)
+            if now != server:  # Redis restarted: the queue it held in memory may be gone
+                for job in pending.values():
+                    _send(app, job)
+                server = now
+        except (redis.RedisError, OSError, OperationalError):
+            if not _broker_back(settings):
+                for tid in list(pending):
+                    yield JobResult(pending.pop(tid).document,
+                                    error=f"broker unreachable at {settings.broker_url}")
+                return
+            continue
+        for tid, outcome in finished.items():
+            job = pending.pop(tid)
+            yield outcome if isinstance(outcome, JobResult) else JobResult(job.document,
+                                                                           error=outcome)
+        time.sleep(POLL_SECONDS)
+
+
+def _ready(app: Celery, ids: list[str]) -> dict[str, JobResult | str]:
+    """One round trip for every pending result: a JobResult, or the error of a failed task."""
+    backend: Any = app.backend
+    keys = [backend.get_key_for_task(tid) for tid in ids]
+    done: dict[str, JobResult | str] = {}
+    for tid, raw in zip(ids, backend.mget(keys), strict=True):
+        if raw is None:
+            continue
+        meta = backend.decode_result(raw)
+        if meta["status"] == "SUCCESS":
+            done[tid] = JobResult.from_dict(meta["result"])
+        elif meta["status"] in ("FAILURE", "REVOKED"):
+            done[tid] = f"task failed: {meta.get('result')}"
+    return done
+
+
+def _server_id(settings: Settings) -> str:
+    with broker_client(settings) as client:
+        return str(client.info("server")["run_id"])
+
+
+def _broker_back(settings: Settings) -> bool:
+    """Wait up to `broker_wait` seconds for Redis to answer again."""
+    deadline = time.monotonic() + settings.broker_wait
+    while time.monotonic() < deadline:
+        try:
+            _server_id(settings)
+            return True
+        except (redis.RedisError, OSError):
+            time.sleep(0.5)
+    return False
+
+
+def batch_status(app: Celery, settings: Settings, batch: str) -> dict[str, Any]:
+    """Counts of a batch's documents by state, and the failed ones with their errors."""
+    with broker_client(settings) as client:
+        raw = client.get(BATCH_KEY.format(batch))
+    if raw is None:
+        raise BrokerError(f"unknown or expired batch {batch!r}")
+    documents = json.loads(raw)["documents"]
+    counts = {"queued": 0, "running": 0, "done": 0, "failed": 0}
+    failed = {}
+    for document, tid in documents:
+        result = AsyncResult(tid, app=app)
+        state = result.state
+        if state == "SUCCESS" and not result.result.get("error"):
+            counts["done"] += 1
+        elif state == "SUCCESS" or state in ("FAILURE", "REVOKED"):
+            counts["failed"] += 1
+            failed[document] = (result.result.get("error") if state == "SUCCESS"
+                                else str(result.result))
+        elif state == "STARTED":
+            counts["running"] += 1
+        else:
+            counts["queued"] += 1
+    return {"batch": batch, "total": len(documents), **counts, "failures": failed}

@@ -1,0 +1,87 @@
+"""The render task: the same generator code as the in-process build, one document per task."""
+
+from __future__ import annotations
+
+import errno
+import logging
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import redis
+from celery import Task
+from celery.signals import worker_process_init
+
+from generator.build import Job, JobResult, render_job
+from generator.errors import CarepressError, TransientError
+from generator.project import load_project
+from generator.render import DocumentRenderer
+from generator.settings import Settings
+from worker.app import TASK_NAME, app
+
+log = logging.getLogger("carepress.worker")
+settings = Settings()
+TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EBUSY, errno.EINTR, errno.EIO, errno.ESTALE,
+                    errno.ETIMEDOUT}
+
+# Per worker process (never shared across a fork): one warm renderer per content tree.
+_renderers: dict[str, DocumentRenderer] = {}
+
+
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _warm(**_: Any) -> None:
+    """Import WeasyPrint and load fonts and shared CSS after the fork, once per process."""
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    if settings.content_dir.is_dir():
+        try:
+            _renderer_for(str(settings.content_dir.resolve()), None).pdf  # noqa: B018
+        except CarepressError as exc:  # a broken tree is reported per task, not at start
+            log.warning("could not warm up: %s", exc)
+
+
+def _renderer_for(content: str, job: Job | None) -> DocumentRenderer:
+    """The cached renderer for a content tree, reloaded when the tree changed since."""
+    current = _renderers.get(content)
+    if current is not None and (job is None or current.project.hashes.get(job.document)
+                                == job.inputs):
+        return current
+    project = load_project(settings.model_copy(update={"content_dir": Path(content)}))
+    warm_pdf = current._pdf if current is not None else None
+    _renderers[content] = DocumentRenderer(project, pdf=warm_pdf)
+    return _renderers[content]
+
+
+def _count(counter: str, task: Task) -> int:
+    """Per-task counters in Redis: `attempts` (deliveries; a task that kills its worker every
+    time is requeued by reject-on-worker-lost, and only this count stops it) and `renders`
+    (how often it really rendered, as opposed to finding its files already finished)."""
+    key = f"carepress:{counter}:{task.request.id}"
+    with redis.Redis.from_url(settings.broker_url) as client:
+        count = int(client.incr(key))
+        client.expire(key, settings.result_expires)
+    return count
+
+
+@app.task(  # type: ignore[untyped-decorator]
+    name=TASK_NAME, bind=True, autoretry_for=(TransientError,), retry_backoff=2,
+    retry_backoff_max=60, retry_jitter=True, max_retries=settings.max_attempts - 1)
+def render_document(self: Task, job: dict[str, str]) -> dict[str, Any]:
+    """Render one document into the output store's staging area; returns a JobResult dict."""
+    parsed = Job(**{f.name: job[f.name] for f in fields(Job)})
+    if _count("attempts", self) > settings.max_attempts:
+        error = f"gave up after {settings.max_attempts} attempts (the worker was lost each time)"
+        return JobResult(parsed.document, error=error).to_dict()
+    try:
+        renderer = _renderer_for(parsed.content, parsed)
+        result = render_job(renderer, parsed)
+    except OSError as exc:
+        if exc.errno in TRANSIENT_ERRNOS:
+            raise TransientError(f"{parsed.document}: {exc}") from exc
+        result = JobResult(parsed.document, error=f"storage: {exc}")
+    except CarepressError as exc:
+        result = JobResult(parsed.document, error=str(exc))
+    if result.error:
+        log.warning("render failed: %s: %s", parsed.document, result.error)
+    if result.rendered:
+        _count("renders", self)
+    return result.to_dict()
