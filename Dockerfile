@@ -12,7 +12,8 @@ COPY generator generator
 COPY cli cli
 COPY worker worker
 COPY templates templates
-RUN pip install --no-cache-dir ".[monitor]" && rm -rf generator cli worker templates
+COPY api api
+RUN pip install --no-cache-dir ".[monitor]" && rm -rf generator cli worker templates api
 
 # The demo content as a default; docker-compose mounts the real content tree over it.
 COPY content content

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from typing import Any
 
 import click
 
+from generator import governance
 from generator.build import (
     BuildReport,
     Job,
@@ -19,12 +21,15 @@ from generator.build import (
     in_process_runner,
     stale_documents,
 )
+from generator.checks import QualityReport, quality_report
+from generator.content import load_content
 from generator.errors import CarepressError, ContentError
 from generator.plan import DocumentKey
 from generator.project import Project, load_project
-from generator.render import DocumentRenderer
+from generator.redline import compare, snapshot_of
+from generator.render import DocumentRenderer, render_redline
 from generator.settings import Settings
-from generator.storage import OutputStore
+from generator.storage import OutputStore, atomic_write
 
 KINDS = ("handout", "consent", "page", "sitemap")
 
@@ -63,6 +68,8 @@ def main(ctx: click.Context, debug: bool) -> None:
     """carepress: patient handouts, consent forms and location pages from one content source."""
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="carepress: %(levelname)s: %(message)s")
+    # WeasyPrint's warnings fail the document and are reported with it; do not print them twice.
+    logging.getLogger("weasyprint").propagate = debug
     ctx.obj = {"debug": debug, "settings": Settings()}
 
 
@@ -81,11 +88,14 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
               help="Render on the Celery workers ($CAREPRESS_BROKER_URL) instead of here.")
 @click.option("--no-wait", is_flag=True,
               help="With --queue: print the batch id and return; `carepress status` follows it.")
+@click.option("--strict", is_flag=True,
+              help="Refuse to publish on reading grades over limits, overdue reviews or "
+                   "doorway pages (see `validate`).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, only the summary.")
 @click.pass_context
 def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | None,
                   jobs: int | None, force: bool, use_queue: bool, no_wait: bool,
-                  quiet: bool) -> None:
+                  strict: bool, quiet: bool) -> None:
     """Regenerate every document whose inputs changed (all of them with --force).
 
     With --queue the workers render and this command publishes the results and the manifest
@@ -97,6 +107,15 @@ def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | 
         if no_wait and not use_queue:
             raise click.UsageError("--no-wait needs --queue")
         project = load_project(settings)
+        if strict:
+            quality = quality_report(project, settings.out_dir, dt.date.today())
+            failures = quality.failures(strict=True)
+            if failures:
+                raise CarepressError("; ".join(failures) + " (--strict: nothing published)")
+        for fallback in project.tree.fallbacks:
+            kind, entry_id, lang = fallback
+            click.echo(f"carepress: note: {kind} {entry_id} [{lang}] shows English for "
+                       f"{', '.join(project.tree.fallbacks[fallback])}", err=True)
         if use_queue:
             from worker import batches
 
@@ -268,16 +287,99 @@ def list_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | N
 
 @main.command("validate")
 @content_option
+@out_option
+@click.option("--strict", is_flag=True,
+              help="Fail on reading grades over their limits, overdue reviews and doorway pages.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]),
+              help="Check review dates as of this day [default: today].")
 @click.pass_context
-def validate_command(ctx: click.Context, content_dir: Path | None) -> None:
-    """Check the content tree (schema, references, logos) and compile the templates."""
-    settings = _settings(ctx, content_dir=content_dir)
+def validate_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | None,
+                     strict: bool, today: dt.datetime | None) -> None:
+    """Check content, translations and templates; report reading grades (worst first), review
+    dates, translation fallbacks, doorway pages and consent versions. Renders no PDF."""
+    settings = _settings(ctx, content_dir=content_dir, out_dir=out_dir)
     with reported_errors(ctx.obj["debug"]):
         project = load_project(settings)
+        report = quality_report(project, settings.out_dir, (today or dt.datetime.now()).date())
     tree = project.tree
     click.echo(f"ok: {len(tree.therapies)} therapies, {len(tree.locations)} locations, "
-               f"{len(tree.clinics)} clinics, {len(project.specs)} documents planned")
+               f"{len(tree.clinics)} clinics, {len(tree.languages)} languages, "
+               f"{len(project.specs)} documents planned")
+    _print_report(report)
+    failures = report.failures(strict)
+    for failure in failures:
+        click.echo(f"carepress: error: {failure}", err=True)
+    if failures:
+        sys.exit(1)
 
+
+def _print_report(report: QualityReport) -> None:
+    click.echo("reading grade (Flesch-Kincaid for English, Crawford for Spanish), worst first:")
+    for grade in report.grades:
+        click.echo(f"  {grade}")
+    click.echo(f"overdue reviews: {len(report.overdue)}")
+    for problem in report.overdue:
+        click.echo(f"  {problem}")
+    click.echo(f"translation fallbacks: {len(report.fallbacks)}")
+    for fallback in report.fallbacks:
+        click.echo(f"  {fallback}")
+    click.echo(f"near-identical location pages: {len(report.doorways)}")
+    for pair in report.doorways:
+        click.echo(f"  {pair}")
+
+
+@main.command("consent-diff")
+@click.argument("therapy")
+@click.argument("old", required=False)
+@click.argument("new", required=False)
+@click.option("--old-content", type=click.Path(path_type=Path, file_okay=False),
+              help="Compare with this content tree instead of a published OLD version.")
+@content_option
+@out_option
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="File for the redline [default: consent-diff-THERAPY.pdf]; "
+              "the HTML is written beside it.")
+@click.pass_context
+def consent_diff_command(ctx: click.Context, therapy: str, old: str | None, new: str | None,
+                         old_content: Path | None, content_dir: Path | None,
+                         out_dir: Path | None, output: Path | None) -> None:
+    """Redline of a therapy's consent text: added, removed and reworded risks and side effects.
+
+    OLD and NEW are published consent versions (kept in the output folder's record); NEW may
+    be left out for the current content. With --old-content, compare two content trees.
+    """
+    settings = _settings(ctx, content_dir=content_dir, out_dir=out_dir)
+    with reported_errors(ctx.obj["debug"]):
+        project = load_project(settings)
+        before = _consent_snapshot(settings, therapy, old, old_content)
+        after = _consent_snapshot(settings, therapy, new, None, project)
+        diff = compare(before, after)
+        target = output or Path(f"consent-diff-{therapy}.pdf")
+        html, pdf = render_redline(project, diff)
+        atomic_write(target.with_suffix(".html"), html.encode())
+        atomic_write(target.with_suffix(".pdf"), pdf)
+    click.echo(f"{'changed' if diff['changed'] else 'no change'}: {therapy} "
+               f"{diff['old_version']} → {diff['new_version']}: {target.with_suffix('.pdf')}, "
+               f"{target.with_suffix('.html')}")
+
+
+def _consent_snapshot(settings: Settings, therapy: str, version: str | None,
+                      content: Path | None, project: Project | None = None) -> dict[str, Any]:
+    if content is not None:
+        tree = load_content(content, settings.language_codes)
+    elif version is None:
+        if project is None:
+            raise click.UsageError("give OLD, or --old-content")
+        tree = project.tree
+    else:
+        return governance.load_snapshot(settings.out_dir, therapy, version)
+    if therapy not in tree.therapies:
+        raise CarepressError(f"no therapy {therapy!r} in {tree.root}")
+    return snapshot_of(tree.therapies[therapy], therapy)
+
+
+from cli import api_commands  # noqa: E402, I001 (serve, token: the HTTP service)
+api_commands.register(main)
 
 if __name__ == "__main__":
     main()

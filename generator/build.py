@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator import governance
 from generator.errors import CarepressError, StorageError, TemplateError
 from generator.fingerprint import sha256_bytes
 from generator.plan import DocumentSpec
@@ -162,6 +163,7 @@ def build(project: Project, out_dir: Path, runner: Runner, force: bool = False,
     publishing anything if any template failed."""
     store = OutputStore(out_dir)
     with build_lock(out_dir):
+        governance.check(project.tree, out_dir)
         store.clean_leftovers()
         old = store.read_manifest()
         stale = stale_documents(project, store, force)
@@ -172,6 +174,7 @@ def build(project: Project, out_dir: Path, runner: Runner, force: bool = False,
         if fatal:
             store.prune_staged(keep=set())
             raise TemplateError(fatal[0].error or "template error")
+        governance.publish(project.tree, out_dir)
         report = _publish(project, store, old, results)
         store.prune_staged(keep=set())
     return report

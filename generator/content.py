@@ -17,8 +17,11 @@ from xml.etree import ElementTree
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from generator.contrast import brand_problems
 from generator.errors import ContentError, Problem
+from generator.i18n import SOURCE_LANGUAGE
 from generator.schema import SLUG_PATTERN, Clinic, Location, Therapy
+from generator.translation import localize
 
 KINDS: dict[str, type[BaseModel]] = {
     "therapy": Therapy,
@@ -45,9 +48,12 @@ class EntryRef:
     kind: str
     id: str
     facet: str = ""
+    lang: str = ""
+    """Set for a document in a translated language: the entry's overlay is an input too."""
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.id}" + (f"#{self.facet}" if self.facet else "")
+        text = f"{self.kind}:{self.id}" + (f"#{self.facet}" if self.facet else "")
+        return text + (f"@{self.lang}" if self.lang else "")
 
     @property
     def whole(self) -> EntryRef:
@@ -67,12 +73,29 @@ class ContentTree:
     locations: dict[str, Location]
     clinics: dict[str, Clinic]
     files: dict[EntryRef, Path] = field(default_factory=dict)
-    """Each entry's source file; clinics also have their logo under EntryRef('logo', id)."""
+    """Each entry's source file; clinics also have their logo under EntryRef('logo', id), and
+    translations their overlay under EntryRef(kind, id, lang=lang)."""
+    languages: tuple[str, ...] = (SOURCE_LANGUAGE,)
+    translated: dict[tuple[str, str, str], BaseModel] = field(default_factory=dict)
+    fallbacks: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    """(kind, id, lang) → fields shown in English because the content allows it."""
 
     def entry(self, ref: EntryRef) -> BaseModel:
+        """The entry in the ref's language (English when the ref has none)."""
+        if ref.lang and ref.lang != SOURCE_LANGUAGE:
+            return self.translated[(ref.kind, ref.id, ref.lang)]
         entries: dict[str, dict[str, Any]] = {
             "therapy": self.therapies, "location": self.locations, "clinic": self.clinics}
         return entries[ref.kind][ref.id]  # type: ignore[no-any-return]
+
+    def therapy(self, tid: str, lang: str) -> Therapy:
+        return self.entry(EntryRef("therapy", tid, lang=lang))  # type: ignore[return-value]
+
+    def location(self, lid: str, lang: str) -> Location:
+        return self.entry(EntryRef("location", lid, lang=lang))  # type: ignore[return-value]
+
+    def clinic(self, cid: str, lang: str) -> Clinic:
+        return self.entry(EntryRef("clinic", cid, lang=lang))  # type: ignore[return-value]
 
     def logo_path(self, clinic_id: str) -> Path:
         return self.files[EntryRef("logo", clinic_id)]
@@ -90,28 +113,88 @@ class ContentTree:
         )
 
 
-def load_content(root: Path) -> ContentTree:
-    """Read and check the whole tree; raise ContentError listing every problem found."""
+def load_content(root: Path, languages: tuple[str, ...] = (SOURCE_LANGUAGE,)) -> ContentTree:
+    """Read and check the whole tree in every language; raise ContentError listing every
+    problem found."""
     if not root.is_dir():
         raise ContentError([Problem(str(root), "", "content folder not found")])
     problems: list[Problem] = []
     entries: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
     files: dict[EntryRef, Path] = {}
+    overlays: dict[EntryRef, Path] = {}
     for kind, model in KINDS.items():
         for path in sorted((root / FOLDERS[kind]).glob("*.yaml")):
-            files[EntryRef(kind, path.stem)] = path
+            entry_id, _, lang = path.stem.partition(".")
+            if lang:
+                overlays[EntryRef(kind, entry_id, lang=lang)] = path
+                continue
+            files[EntryRef(kind, entry_id)] = path
             entry = _load_entry(path, _display(path, root), model, problems)
             if entry is not None:
-                entries[kind][path.stem] = entry
+                entries[kind][entry_id] = entry
     if not any(ref.kind == "therapy" for ref in files):
         problems.append(Problem(_display(root / "therapies", root), "", "no therapy files"))
-    tree = ContentTree(root, entries["therapy"], entries["location"], entries["clinic"], files)
+    files.update(overlays)
+    tree = ContentTree(root, entries["therapy"], entries["location"], entries["clinic"], files,
+                       languages)
     problems.extend(_check_references(tree))
     problems.extend(_check_logos(tree))
+    problems.extend(_translate(tree, overlays))
     if problems:
         raise ContentError(problems)
     return tree
 
+
+def _translate(tree: ContentTree, overlays: dict[EntryRef, Path]) -> Iterator[Problem]:
+    """Build every entry in every other language; a therapy or clinic must be translated in
+    full (consent forms are never generated with untranslated text), a location may fall back
+    to English where its file allows it, and the build reports each fallback."""
+    for ref, path in overlays.items():
+        # An overlay of a language not published (CAREPRESS_LANGUAGES) waits unused.
+        if ref.lang in tree.languages and ref.whole not in tree.files:
+            yield Problem(_display(path, tree.root), "", f"no {ref.kind} {ref.id!r} to translate")
+    for lang in tree.languages:
+        if lang == SOURCE_LANGUAGE:
+            continue
+        for kind, entries in (("therapy", tree.therapies), ("location", tree.locations),
+                              ("clinic", tree.clinics)):
+            for entry_id, entry in entries.items():
+                yield from _translate_entry(tree, EntryRef(kind, entry_id, lang=lang), entry,
+                                            overlays.get(EntryRef(kind, entry_id, lang=lang)))
+
+
+def _translate_entry(tree: ContentTree, ref: EntryRef, entry: BaseModel,
+                     overlay: Path | None) -> Iterator[Problem]:
+    base_file = tree.files[ref.whole]
+    shown = _display(overlay or base_file.with_name(f"{ref.id}.{ref.lang}.yaml"), tree.root)
+    data: dict[str, Any] | None = None
+    if overlay is not None:
+        problems: list[Problem] = []
+        data = _read_yaml(overlay, shown, problems)
+        if data is None:
+            yield from problems
+            return
+    merged, missing, wrong = localize(ref.kind, entry.model_dump(), data)
+    for message in wrong:
+        field_name, _, reason = message.partition(": ")
+        yield Problem(shown, field_name, reason)
+    may_fall_back = isinstance(entry, Location) and entry.allow_fallback
+    if missing and may_fall_back:
+        tree.fallbacks[(ref.kind, ref.id, ref.lang)] = missing
+    elif missing:
+        yield from _missing_translation(shown, ref, missing, overlay is None)
+    tree.translated[(ref.kind, ref.id, ref.lang)] = type(entry).model_validate(merged)
+
+
+def _missing_translation(shown: str, ref: EntryRef, missing: list[str],
+                         no_file: bool) -> Iterator[Problem]:
+    why = ("consent forms are never generated with untranslated text" if ref.kind != "location"
+           else "add it, or set allow_fallback: true to publish English text in its place")
+    if no_file:
+        yield Problem(shown, "", f"missing {ref.lang!r} translation file; {why}")
+        return
+    for field_name in missing:
+        yield Problem(shown, field_name, f"missing {ref.lang!r} translation; {why}")
 
 def _exists(tree: ContentTree, kind: str, entry_id: str) -> bool:
     """A file that is present but invalid has its own problem; it is not also 'unknown'."""
@@ -126,10 +209,20 @@ def _load_entry(path: Path, shown: str, model: type[M], problems: list[Problem])
     if not re.match(SLUG_PATTERN, path.stem):
         problems.append(Problem(shown, "", "file name must be lowercase words joined by '-'"))
         return None
+    data = _read_yaml(path, shown, problems)
+    if data is None:
+        return None
     try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = _line_map(yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader))
+        problems.extend(_problem_from(shown, error, lines) for error in exc.errors())
+        return None
+
+
+def _read_yaml(path: Path, shown: str, problems: list[Problem]) -> dict[str, Any] | None:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         problems.append(Problem(shown, "", "not UTF-8 text"))
         return None
@@ -142,12 +235,7 @@ def _load_entry(path: Path, shown: str, model: type[M], problems: list[Problem])
     if not isinstance(data, dict):
         problems.append(Problem(shown, "", "expected a mapping of fields at the top level", 1))
         return None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        lines = _line_map(node)
-        problems.extend(_problem_from(shown, error, lines) for error in exc.errors())
-        return None
+    return data
 
 
 def _problem_from(shown: str, error: Any, lines: LineMap) -> Problem:
@@ -256,6 +344,8 @@ def _check_clinic(tree: ContentTree, cid: str, clinic: Clinic) -> Iterator[Probl
     for tid in clinic.protocols:
         if tid not in clinic.therapies:
             yield Problem(shown, f"protocols.{tid}", "protocol for a therapy the clinic lacks")
+    for field_name, message in brand_problems(clinic.colors.primary, clinic.colors.accent):
+        yield Problem(shown, field_name, message)
 
 
 # --- logos -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from jinja2 import Environment, meta
 
 from generator import __version__
 from generator.content import FACETS, ContentTree, EntryRef
+from generator.i18n import LOCALE_DIR
 from generator.plan import DocumentSpec
 
 TOOLS = ("weasyprint", "pydyf", "fonttools", "tinycss2", "jinja2", "markdown-it-py", "nh3")
@@ -41,10 +42,14 @@ class Fingerprinter:
         self._files: dict[Path, str] = {}
         self._templates: dict[str, list[str]] = {}
         static = sorted(p for p in static_dir.rglob("*") if p.is_file())
+        # Every document carries the language-help notice in every language: all catalogs count.
+        catalogs = sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po"))
         self._shared = {
             "tools": tool_versions(),
             "site_url": site_url,
+            "languages": list(tree.languages),
             "static": {str(p.relative_to(static_dir)): self._file(p) for p in static},
+            "catalogs": {str(p.relative_to(LOCALE_DIR)): self._file(p) for p in catalogs},
         }
 
     def inputs_hash(self, spec: DocumentSpec) -> str:
@@ -60,7 +65,9 @@ class Fingerprinter:
 
     def _entry(self, ref: EntryRef) -> str:
         if not ref.facet:
-            return self._file(self._tree.files[ref])
+            base = self._file(self._tree.files[ref.whole])
+            overlay = self._tree.files.get(EntryRef(ref.kind, ref.id, lang=ref.lang))
+            return base if not ref.lang or overlay is None else base + self._file(overlay)
         fields = FACETS[(ref.kind, ref.facet)]
         data = self._tree.entry(ref).model_dump(mode="json", include=fields)
         return sha256_bytes(json.dumps(data, sort_keys=True).encode())

@@ -67,7 +67,10 @@ class PdfRenderer:
                 font_config=self._fonts,
                 cache=self._cache,
                 pdf_identifier=identifier.encode("ascii"),
+                # Tagged PDF/UA-1: title, language, structure, alt text; forms become fields.
+                pdf_variant="pdf/ua-1",
                 pdf_tags=True,
+                pdf_forms=True,
             )
         if not isinstance(pdf, bytes):
             raise RenderError(f"{title}: WeasyPrint returned no PDF")

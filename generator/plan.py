@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from generator.content import ContentTree, EntryRef
 from generator.errors import UnknownDocumentError
+from generator.i18n import SOURCE_LANGUAGE
 
-LANGUAGES = ("en",)
 CLINIC_KINDS = ("handout", "consent")
 STATIC_FILES = (
     "carepress.css",
@@ -85,10 +85,10 @@ def logo_path(tree: ContentTree, clinic_id: str) -> str:
     return f"site/assets/logos/{clinic_id}{tree.logo_path(clinic_id).suffix.lower()}"
 
 
-def plan_documents(tree: ContentTree, languages: tuple[str, ...] = LANGUAGES) -> list[DocumentSpec]:
-    """Every document the content tree calls for, in a stable order."""
+def plan_documents(tree: ContentTree) -> list[DocumentSpec]:
+    """Every document the content tree calls for, in every language, in a stable order."""
     specs = [_assets_spec(), *(_logo_spec(tree, cid) for cid in sorted(tree.clinics))]
-    for lang in languages:
+    for lang in tree.languages:
         for cid, clinic in sorted(tree.clinics.items()):
             for tid in sorted(clinic.therapies):
                 specs.extend(_clinic_specs(cid, tid, lang))
@@ -115,8 +115,14 @@ def _logo_spec(tree: ContentTree, cid: str) -> DocumentSpec:
                         entries, None)
 
 
+def _in(lang: str) -> str:
+    """The lang an EntryRef carries: none for English, the source every entry is written in."""
+    return "" if lang == SOURCE_LANGUAGE else lang
+
+
 def _clinic_specs(cid: str, tid: str, lang: str) -> list[DocumentSpec]:
-    entries = (EntryRef("clinic", cid), EntryRef("logo", cid), EntryRef("therapy", tid))
+    entries = (EntryRef("clinic", cid, lang=_in(lang)), EntryRef("logo", cid),
+               EntryRef("therapy", tid, lang=_in(lang)))
     specs = []
     for kind in CLINIC_KINDS:
         key = DocumentKey(kind, clinic=cid, therapy=tid, lang=lang)
@@ -132,11 +138,12 @@ def _page_spec(tree: ContentTree, tid: str, lid: str, lang: str) -> DocumentSpec
     named = sorted({*tree.cities_of(lid), *([location.state] if location.state else [])})
     # For a state this includes its cities' clinics, which decide which city pages it links to.
     clinics = tree.clinics_serving(lid, tid)
+    code = _in(lang)
     entries = (
-        EntryRef("therapy", tid),
-        EntryRef("location", lid),
-        *(EntryRef("location", p, "name") for p in named),
-        *(EntryRef("clinic", c, "listing") for c in clinics),
+        EntryRef("therapy", tid, lang=code),
+        EntryRef("location", lid, lang=code),
+        *(EntryRef("location", p, "name", code) for p in named),
+        *(EntryRef("clinic", c, "listing", code) for c in clinics),
     )
     key = DocumentKey("page", therapy=tid, location=lid, lang=lang)
     return DocumentSpec(key, (Output(page_path(tid, lid, lang), "html"),), entries, "page.html.j2")

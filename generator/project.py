@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from jinja2 import Environment
 
 from generator.content import ContentTree, load_content
-from generator.errors import UnknownDocumentError
+from generator.errors import ContentError, Problem, UnknownDocumentError
 from generator.fingerprint import Fingerprinter
+from generator.i18n import SOURCE_LANGUAGE, catalog_path, untranslated
 from generator.plan import DocumentSpec, plan_documents
 from generator.settings import Settings
 from generator.templating import check_templates, make_environment
@@ -19,7 +20,8 @@ from templates import STATIC_DIR, TEMPLATES_DIR
 class Project:
     settings: Settings
     tree: ContentTree
-    env: Environment
+    envs: dict[str, Environment]
+    """One Jinja environment per language."""
     specs: list[DocumentSpec]
     hashes: dict[str, str]
     """Inputs hash of every planned document, by document id."""
@@ -38,9 +40,20 @@ class Project:
 
 def load_project(settings: Settings) -> Project:
     """Validate content and templates and plan every document; raises before any output."""
-    tree = load_content(settings.content_dir)
-    env = make_environment(settings.templates_dir or TEMPLATES_DIR)
-    check_templates(env)
+    tree = load_content(settings.content_dir, settings.language_codes)
+    templates = settings.templates_dir or TEMPLATES_DIR
+    _check_catalogs(tree.languages)
+    envs = {lang: make_environment(templates, lang) for lang in tree.languages}
+    check_templates(envs[SOURCE_LANGUAGE])
     specs = plan_documents(tree)
-    printer = Fingerprinter(tree, env, STATIC_DIR, settings.base_url)
-    return Project(settings, tree, env, specs, {s.key.id: printer.inputs_hash(s) for s in specs})
+    printer = Fingerprinter(tree, envs[SOURCE_LANGUAGE], STATIC_DIR, settings.base_url)
+    return Project(settings, tree, envs, specs, {s.key.id: printer.inputs_hash(s) for s in specs})
+
+
+def _check_catalogs(languages: tuple[str, ...]) -> None:
+    """Every interface string translated: a consent form never carries English in Spanish."""
+    problems = [Problem(catalog_path(lang).split("/templates/", 1)[-1], repr(message),
+                        f"no {lang!r} translation")
+                for lang in languages for message in untranslated(lang)]
+    if problems:
+        raise ContentError([Problem(f"templates/{p.file}", p.field, p.message) for p in problems])

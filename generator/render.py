@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.content import FOLDERS
-from generator.context import clinic_document_context, page_context, sitemap_context
+from generator.context import clinic_document_context
+from generator.i18n import SOURCE_LANGUAGE
+from generator.pages import page_context, sitemap_context
 from generator.pdf import PdfRenderer
 from generator.plan import STATIC_FILES, DocumentSpec
 from generator.project import Project
@@ -27,7 +29,6 @@ class DocumentRenderer:
         """Pass the PdfRenderer of an earlier project of the same content tree to keep it warm."""
         self.project = project
         self.tree = project.tree
-        self.env = project.env
         self.site_url = project.settings.base_url
         self._pdf = pdf
 
@@ -53,7 +54,8 @@ class DocumentRenderer:
         else:
             context = sitemap_context(self.tree, [p.key for p in self.project.pages],
                                       self.site_url)
-        text = render_template(self.env, spec.template or "", context)
+        env = self.project.envs[spec.key.lang or SOURCE_LANGUAGE]
+        text = render_template(env, spec.template or "", context)
         return [Artifact(spec.outputs[0].path, spec.outputs[0].format, text.encode())]
 
     def _clinic_document(self, spec: DocumentSpec, inputs_hash: str) -> list[Artifact]:
@@ -61,10 +63,25 @@ class DocumentRenderer:
         template = spec.template or ""
         web = clinic_document_context(self.tree, spec.key, html_out.path, False, self.site_url)
         printed = clinic_document_context(self.tree, spec.key, pdf_out.path, True, self.site_url)
-        html = render_template(self.env, template, web)
-        print_html = render_template(self.env, template, printed)
+        env = self.project.envs[spec.key.lang]
+        html = render_template(env, template, web)
+        print_html = render_template(env, template, printed)
         title = f"{spec.key.id}"
         # The identifier ties the PDF to its inputs, so equal inputs give equal bytes.
         pdf = self.pdf.render(print_html, STATIC_DIR.as_uri() + "/", inputs_hash[:32], title)
         return [Artifact(html_out.path, html_out.format, html.encode()),
                 Artifact(pdf_out.path, pdf_out.format, pdf)]
+
+
+def render_redline(project: Project, diff: dict[str, object]) -> tuple[str, bytes]:
+    """A consent redline as HTML (stylesheet inlined: it travels alone) and PDF."""
+    env = project.envs[SOURCE_LANGUAGE]
+    context = {"diff": diff, "lang": SOURCE_LANGUAGE, "print": True, "stylesheet": "",
+               "created": "2000-01-01"}
+    printed = render_template(env, "consent_diff.html.j2", context)
+    styles = (STATIC_DIR / "carepress.css").read_text(encoding="utf-8")
+    html = printed.replace("</head>", f"<style>{styles}</style>\n</head>", 1)
+    renderer = DocumentRenderer(project)
+    pdf = renderer.pdf.render(printed, STATIC_DIR.as_uri() + "/", "0" * 32,
+                              "consent redline")
+    return html, pdf

@@ -110,6 +110,8 @@ class Location(Strict):
     nearby: list[Text] = []
     geo: Geo | None = None
     therapy_notes: dict[Slug, Text] = {}
+    allow_fallback: bool = False
+    """Pages may show this entry's English text where a translation is missing (reported)."""
 
 
 # --- clinic ----------------------------------------------------------------------------------
@@ -142,6 +144,8 @@ class Clinician(Strict):
 class Protocol(Strict):
     """The clinic's own rules for one therapy; the consent form quotes them."""
 
+    revision: int = Field(default=1, ge=1)
+    """Bump it when this protocol's wording changes: it is printed on the consent form."""
     session_minutes: int = Field(gt=0, le=600)
     fasting_hours: int = Field(ge=0, le=48)
     clear_fluids_hours: int = Field(ge=0, le=48)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,9 +23,18 @@ class Settings(BaseSettings):
         default="https://www.example.com",
         description="Public base URL of the location pages (canonical URLs, sitemap).",
     )
+    languages: str = Field(
+        default="en,es", description="Comma-separated; English (the source) first."
+    )
     jobs: int = Field(default=1, ge=1, le=64, description="Render processes for `build`.")
     strict_render: bool = Field(
         default=True, description="Treat any WeasyPrint warning as a render error."
+    )
+    reading_grade_handout_summary: float = Field(default=6.0, gt=0)
+    reading_grade_handout: float = Field(default=8.0, gt=0)
+    reading_grade_consent: float = Field(default=10.0, gt=0)
+    doorway_max_share: float = Field(
+        default=0.6, gt=0, le=1, description="Location pages sharing more text are flagged."
     )
     broker_url: str = Field(default="redis://127.0.0.1:6379/0", description="Celery broker.")
     result_backend: str = Field(default="redis://127.0.0.1:6379/1")
@@ -42,6 +51,45 @@ class Settings(BaseSettings):
     broker_wait: int = Field(
         default=120, ge=1, description="Seconds `build --queue` waits for a lost broker."
     )
+    # --- the HTTP service (`carepress serve`) ---
+    api_host: str = Field(default="127.0.0.1", description="Address `serve` listens on.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
+    state_dir: Path = Field(
+        default=Path("state"),
+        description="The API's own files: clinic token hashes, its document-id key, the inbox.",
+    )
+    webhook_secrets: SecretStr = Field(
+        default=SecretStr(""),
+        description="Standard Webhooks secrets, comma-separated whsec_<base64> (two to rotate).",
+    )
+    contentful_secret: SecretStr = Field(
+        default=SecretStr(""), description="Contentful's webhook signing secret."
+    )
+    contentful_locale: str = Field(default="en-US", description="Contentful locale to read.")
+    strapi_secret: SecretStr = Field(
+        default=SecretStr(""), description="Shared secret Strapi sends in `strapi_header`."
+    )
+    strapi_header: str = Field(default="Authorization", description="Header with that secret.")
+    cms_type_map: dict[str, Literal["therapy", "location", "clinic"]] = Field(
+        default={"therapy": "therapy", "location": "location", "clinic": "clinic"},
+        description="CMS content type (Contentful id, Strapi model) → carepress kind; JSON.",
+    )
+    cms_id_field: str = Field(default="slug", description="CMS field holding the entry id.")
+    webhook_tolerance: int = Field(
+        default=300, ge=1, le=3600, description="Seconds a webhook timestamp may be off."
+    )
+    dedupe_ttl: int = Field(
+        default=172_800, ge=86_400, description="Seconds a webhook delivery id is remembered."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Larger webhook bodies are refused (413)."
+    )
+
+    @model_validator(mode="after")
+    def _languages_start_with_english(self) -> Self:
+        if not self.language_codes or self.language_codes[0] != "en":
+            raise ValueError("languages must start with en, the language the content is written in")
+        return self
 
     @model_validator(mode="after")
     def _limits_are_ordered(self) -> Self:
@@ -55,3 +103,7 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return self.site_url.rstrip("/")
+
+    @property
+    def language_codes(self) -> tuple[str, ...]:
+        return tuple(code.strip() for code in self.languages.split(",") if code.strip())

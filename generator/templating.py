@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from functools import partial
 from pathlib import Path
 
 import jinja2
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from generator.errors import TemplateError
+from generator.i18n import SOURCE_LANGUAGE, long_date, translations
 from generator.markup import markdown_block, markdown_inline, plain_text
 from templates import TEMPLATES_DIR
 
 
-def long_date(value: dt.date) -> str:
-    return f"{value:%B} {value.day}, {value.year}"
-
-
-def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
-    """Templates come from files only; content is data passed in, never compiled as a template."""
+def make_environment(templates_dir: Path = TEMPLATES_DIR,
+                     lang: str = SOURCE_LANGUAGE) -> Environment:
+    """One environment per language. Templates come from files only; content is data passed
+    in, never compiled as a template."""
     env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
         autoescape=select_autoescape(enabled_extensions=("html", "xml", "j2"), default=True),
@@ -28,9 +27,9 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(md=markdown_block, md_inline=markdown_inline, plain=plain_text,
-                       long_date=long_date)
+                       long_date=partial(long_date, lang=lang))
     return env
 
 

@@ -32,8 +32,10 @@ def test_manifest_lists_every_file_with_its_hash(built, project):
     paths = {e["path"] for e in data["documents"]}
     planned = {o.path for s in project.specs for o in s.outputs}
     assert paths == planned
-    on_disk = set(snapshot(built)) - {"manifest.json"}
+    records = {"manifest.json", "consent-versions.json", "consent-versions/ketamine/1.0.json"}
+    on_disk = set(snapshot(built)) - records
     assert on_disk == planned
+    assert records <= set(snapshot(built))
     for entry in data["documents"]:
         assert set(entry) == MANIFEST_FIELDS
         assert entry["inputs"] == project.hashes[entry["document"]]
@@ -60,8 +62,8 @@ def test_one_clinic_colour_change_renders_only_that_clinic(content, tmp_path):
     run_build(content, out)
     set_colour(content, "prairie-mind", "#7a1f3d")
     report = run_build(content, out)
-    assert sorted(report.built) == ["consent/prairie-mind/ketamine/en",
-                                    "handout/prairie-mind/ketamine/en"]
+    assert sorted(report.built) == [f"{kind}/prairie-mind/ketamine/{lang}"
+                                    for kind in ("consent", "handout") for lang in ("en", "es")]
     html = (out / "clinics/prairie-mind/ketamine/en/handout.html").read_text()
     assert "--brand: #7a1f3d" in html
 
@@ -91,6 +93,7 @@ def test_removed_clinic_documents_are_removed(content, tmp_path):
     clinic = content / "clinics" / "riverwalk-wellness.yaml"
     data = yaml.safe_load(clinic.read_text())
     clinic.unlink()
+    (content / "clinics" / "riverwalk-wellness.es.yaml").unlink()
     assert "riverwalk-wellness" in data["logo"]
     report = run_build(content, out)
     assert "clinics/riverwalk-wellness/ketamine/en/consent.pdf" in report.removed
@@ -137,7 +140,8 @@ def test_template_error_stops_before_anything_is_written(content, tmp_path):
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES_DIR, templates)
     page = templates / "page.html.j2"
-    page.write_text(page.read_text().replace("{{ place }}</h1>", "{{ no_such_value }}</h1>"))
+    page.write_text(page.read_text().replace("<h1>{{ heading }}</h1>",
+                                             "<h1>{{ no_such_value }}</h1>"))
     set_colour(content, "prairie-mind", "#336699")  # make clinic documents stale as well
     project = load_project(make_settings(content, out, templates_dir=templates))
     with pytest.raises(TemplateError, match="no_such_value"):
@@ -184,7 +188,7 @@ def test_killed_build_leaves_previous_output_and_next_build_cleans_up(content, t
     assert all(p.startswith(STAGING) for p in leftovers)
     assert {p: b for p, b in after.items() if p in before} == before
     report = run_build(content, out)
-    assert len(report.built) == 4 and not report.failed
+    assert len(report.built) == 8 and not report.failed  # 2 clinics x 2 documents x 2 languages
     names = [p.name for p in out.rglob("*")]
     assert not (out / STAGING).exists()
     assert not [n for n in names if n.endswith(TMP_SUFFIX)]
@@ -196,7 +200,7 @@ def test_undecodable_logo_fails_both_documents_never_renders_without_it(content,
     use_logo(content, "riverwalk-wellness", "broken.png", broken_png())
     out = tmp_path / "out"
     report = run_build(content, out)
-    assert sorted(report.failed) == ["consent/riverwalk-wellness/ketamine/en",
-                                     "handout/riverwalk-wellness/ketamine/en"]
+    assert sorted(report.failed) == [f"{kind}/riverwalk-wellness/ketamine/{lang}"
+                                     for kind in ("consent", "handout") for lang in ("en", "es")]
     assert all("Failed to load image" in e for e in report.failed.values())
     assert "handout/prairie-mind/ketamine/en" in report.built

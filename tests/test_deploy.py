@@ -33,7 +33,7 @@ def test_environment_names_are_settings(name):
     unknown = {k for k in env if k.startswith("CAREPRESS_")} - SETTINGS_ENV
     assert not unknown, f"{name} sets variables no Settings field reads: {unknown}"
     Settings(**{k.removeprefix("CAREPRESS_").lower(): v for k, v in env.items()
-                if k.startswith("CAREPRESS_")})  # and the values are valid
+                if k.startswith("CAREPRESS_") and not v.startswith("${")})  # values are valid
 
 
 @pytest.mark.parametrize("name", ["worker", "api", "flower"])
@@ -83,11 +83,18 @@ def test_worker_and_api_share_the_output_store_at_one_path():
     assert len(paths) == 1
 
 
-def test_placeholder_api_serves_the_published_site():
-    command = SERVICES["api"]["command"]
-    out = SERVICES["api"]["environment"]["CAREPRESS_OUT_DIR"]
-    assert command[:3] == ["python", "-m", "http.server"]
-    assert command[command.index("--directory") + 1] == f"{out}/site"
+def test_api_service_runs_carepress_serve_with_its_state():
+    service = SERVICES["api"]
+    command = service["command"]
+    assert command[0] in PYPROJECT["project"]["scripts"]
+    context = carepress.commands[command[1]].make_context(command[1], list(command[2:]))
+    assert context.params["host"] == "0.0.0.0"
+    assert f"{context.params['port']}:{context.params['port']}" in service["ports"]
+    env = service["environment"]
+    targets = {v.split(":")[1]: v for v in service["volumes"]}
+    assert env["CAREPRESS_STATE_DIR"] in targets
+    assert not targets[env["CAREPRESS_CONTENT_DIR"]].endswith(":ro"), "webhooks write content"
+    assert env["CAREPRESS_WEBHOOK_SECRETS"].startswith("${CAREPRESS_WEBHOOK_SECRETS:?")
 
 
 def test_dockerfile_installs_every_package_and_the_system_libraries():

@@ -39,8 +39,10 @@ def test_consent_has_one_initials_box_per_item(built, project, clinic, therapy):
 def test_consent_version_and_hash_on_every_page(built, project, clinic, therapy):
     pages = pdf_pages(built / f"clinics/{clinic}/{therapy}/en/consent.pdf")
     content = project.tree.therapies[therapy]
-    expected = (f"Consent version {content.consent_version} · content hash "
-                f"{consent_hash(content, project.tree.clinics[clinic], therapy)}")
+    place = project.tree.clinics[clinic]
+    expected = (f"Consent version {content.consent_version} · protocol revision "
+                f"{place.protocols[therapy].revision} · content hash "
+                f"{consent_hash(content, place, therapy)}")
     assert len(pages) >= 2
     for number, page in enumerate(pages, start=1):
         assert expected in page, f"page {number}"

@@ -116,8 +116,8 @@ def test_html_lang_and_one_h1(project, page_list):
         assert page.root.get("lang") == page.key.lang, page.path
         h1s = page.all("h1")
         assert len(h1s) == 1, f"{page.path}: {len(h1s)} <h1>"
-        location = project.tree.locations[page.key.location]
-        therapy = project.tree.therapies[page.key.therapy]
+        location = project.tree.location(page.key.location, page.key.lang)
+        therapy = project.tree.therapy(page.key.therapy, page.key.lang)
         heading = fold("".join(h1s[0].itertext()))
         assert location.name in heading and therapy.name in heading, heading
 
@@ -291,7 +291,7 @@ def test_page_shows_its_clinics_and_location_summary(project, page_list):
     tree = project.tree
     for page in page_list:
         text = body_text(page)
-        location = tree.locations[page.key.location]
+        location = tree.location(page.key.location, page.key.lang)
         summary = fold(plain_text(location.summary))
         assert summary and summary in text, f"{page.path} lacks the summary of {location.name}"
         for cid in tree.clinics_serving(page.key.location, page.key.therapy):

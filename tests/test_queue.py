@@ -39,16 +39,18 @@ def finish(process, timeout: float = 300) -> tuple[str, str]:  # type: ignore[no
 def add_clinics(content: Path, count: int) -> None:
     """More documents, so that a batch is still running when a test interferes with it."""
     source = yaml.safe_load((content / "clinics" / "prairie-mind.yaml").read_text())
+    spanish = (content / "clinics" / "prairie-mind.es.yaml").read_text()
     for n in range(count):
         clinic = {**source, "name": f"Demo Clinic {n}"}
         (content / "clinics" / f"demo-{n}.yaml").write_text(yaml.safe_dump(clinic))
+        (content / "clinics" / f"demo-{n}.es.yaml").write_text(spanish)
 
 
 def successes(log: Path) -> int:
     return log.read_text(errors="replace").count("] succeeded in")
 
 
-def test_queued_build_matches_in_process_build(redis_server, built, tmp_path, queue):
+def test_queued_build_matches_in_process_build(redis_server, built, tmp_path, queue, project):
     env = service_env(redis_server.url, CONTENT, queue)
     worker = Worker(env, tmp_path / "worker.log", concurrency=2)
     try:
@@ -56,10 +58,11 @@ def test_queued_build_matches_in_process_build(redis_server, built, tmp_path, qu
         build = cli(env, "build", "--queue", "--out", str(out), "--quiet")
         stdout, stderr = finish(build)
         assert build.returncode == 0, stderr
-        assert stdout.startswith("built 11, unchanged 0, failed 0")
+        documents = len(project.specs)
+        assert stdout.startswith(f"built {documents}, unchanged 0, failed 0")
         assert snapshot(out) == snapshot(built)
         again = cli(env, "build", "--queue", "--out", str(out), "--quiet")
-        assert finish(again)[0].startswith("built 0, unchanged 11")
+        assert finish(again)[0].startswith(f"built 0, unchanged {documents}")
     finally:
         worker.stop()
 
@@ -115,7 +118,8 @@ def test_redis_restart_mid_batch_loses_nothing(tmp_path, content, queue):
         server.stop()
 
 
-def test_poison_document_fails_once_and_the_rest_succeed(redis_server, content, tmp_path, queue):
+def test_poison_document_fails_once_and_the_rest_succeed(redis_server, content, tmp_path, queue,
+                                                         project):
     use_logo(content, "riverwalk-wellness", "broken.png", broken_png())
     env = service_env(redis_server.url, content, queue)
     worker = Worker(env, tmp_path / "worker.log")
@@ -128,12 +132,12 @@ def test_poison_document_fails_once_and_the_rest_succeed(redis_server, content, 
     assert build.returncode == 1, stderr
     failed = sorted(line.split(": ")[2] for line in stderr.splitlines()
                     if line.startswith("carepress: failed:"))
-    assert failed == ["consent/riverwalk-wellness/ketamine/en",
-                      "handout/riverwalk-wellness/ketamine/en"]
-    assert "built 9, unchanged 0, failed 2" in stdout
+    assert failed == [f"{kind}/riverwalk-wellness/ketamine/{lang}"
+                      for kind in ("consent", "handout") for lang in ("en", "es")]
+    assert f"built {len(project.specs) - 4}, unchanged 0, failed 4" in stdout
     published = {e["document"] for e in manifest(out)["documents"]}
     assert "handout/prairie-mind/ketamine/en" in published
-    assert not any(d.endswith("riverwalk-wellness/ketamine/en") for d in published)
+    assert not any("/riverwalk-wellness/ketamine/" in d for d in published)
     client = redis.Redis.from_url(f"{redis_server.url}/0")
     attempts = [int(client.get(k)) for k in client.scan_iter("carepress:attempts:*")
                 if worker_log_mentions(tmp_path / "worker.log", k.decode().split(":")[-1])]

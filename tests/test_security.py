@@ -245,7 +245,8 @@ def test_content_cannot_inject_script_or_template_code(content: Path, tmp_path: 
                      for lid in tree.locations
                      if clinic_id in tree.clinics_serving(lid, "ketamine")}
     location_page = out / "site" / "en" / "ketamine" / location_id / "index.html"
-    assert len(own_documents) == 2 and location_page in listing_pages and len(listing_pages) >= 2
+    # A handout and a consent form, in English and in Spanish.
+    assert len(own_documents) == 4 and location_page in listing_pages and len(listing_pages) >= 2
 
     for path in documents:
         raw = path.read_text(encoding="utf-8")

@@ -1,0 +1,201 @@
+"""The one thread that changes things: it publishes accepted content changes, then builds.
+
+Webhooks and clinic requests only leave work here and return. The thread takes whatever has
+arrived, validates the whole tree with the changes and writes them (a content write never
+races another, and a build never reads a half-applied batch of changes), then runs one build
+that covers everything waiting. The validation and the build run in a separate "core"
+process, so neither their CPU time (YAML parsing, planning, and in embedded mode WeasyPrint)
+nor a crash in a native library reaches the process answering requests.
+
+An accepted change is in a journal in the state folder (`inbox/`) before the 202, and the
+journal is replayed at start, so an accepted change survives a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import asdict
+from typing import Any, TextIO
+
+from api.cms import Change
+from api.content import ContentView
+from api.core import BuildResult, CoreProcess, PublishResult, publish_changes, run_build
+from api.records import Records
+from generator.settings import Settings
+
+log = logging.getLogger("carepress.api")
+BUSY_RETRY_SECONDS = 1.0
+JOURNAL = "inbox.jsonl"
+TAKEN = "inbox.taken.jsonl"
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, records: Records, view: ContentView,
+                 queued: bool) -> None:
+        self._settings = settings
+        self._records = records
+        self._view = view
+        self._queued = queued
+        self._spool = settings.state_dir / "inbox"
+        self._cond = threading.Condition()
+        self._inbox: list[tuple[str, Change]] = []
+        self._journal: TextIO | None = None
+        self._waiting: list[str] = []
+        self._stopping = False
+        self._core = CoreProcess()
+        self._thread = threading.Thread(target=self._run, name="carepress-pipeline", daemon=True)
+
+    # --- called by request handlers ------------------------------------------------------
+
+    def accept(self, batch: str, change: Change) -> None:
+        """Queue a change that passed the schema check. It is in the journal when this
+        returns, so it survives a crash or restart of this process (not a power cut: the
+        journal is not fsync'd per request, which would cost more than the rest of a webhook)."""
+        line = json.dumps({"batch": batch, "change": asdict(change)}) + "\n"
+        with self._cond:
+            if self._journal is None:
+                self._spool.mkdir(parents=True, exist_ok=True)
+                self._journal = (self._spool / JOURNAL).open("a", encoding="utf-8")
+            self._journal.write(line)
+            self._journal.flush()
+            self._inbox.append((batch, change))
+            self._cond.notify()
+
+    def request_build(self, key: str) -> None:
+        """Run a build soon and report its outcome into record `key`."""
+        with self._cond:
+            self._waiting.append(key)
+            self._cond.notify()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Replay what an earlier process accepted but had not published."""
+        self._spool.mkdir(parents=True, exist_ok=True)
+        for name in (TAKEN, JOURNAL):
+            path = self._spool / name
+            if path.exists():
+                for line in path.read_text(encoding="utf-8").splitlines():
+                    if line.strip():  # a torn last line (killed mid-write) was never accepted
+                        with suppress(ValueError):
+                            record = json.loads(line)
+                            self._inbox.append((record["batch"], Change(**record["change"])))
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+            self._cond.notify()
+        self._core.stop()  # a build in progress is abandoned; the next one redoes it
+        self._thread.join(timeout=5)
+
+    # --- the thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not (self._stopping or self._inbox or self._waiting):
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                changes, self._inbox = self._inbox, []
+                self._take_journal(bool(changes))
+            try:
+                if changes:
+                    self._publish(changes)
+                with self._cond:
+                    keys, self._waiting = self._waiting, []
+                if keys:
+                    self._build(keys)
+            except Exception:  # the thread must survive anything; the records say what failed
+                log.exception("pipeline step failed")
+
+    def _take_journal(self, taking: bool) -> None:
+        """Move the journal aside with the changes taken from it (new ones start a new
+        journal); it is deleted once they are published. Called holding the lock."""
+        if not taking:
+            return
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        journal, taken = self._spool / JOURNAL, self._spool / TAKEN
+        if journal.exists():
+            if taken.exists():  # a replay after a restart: keep both until published
+                with taken.open("a", encoding="utf-8") as handle:
+                    handle.write(journal.read_text(encoding="utf-8"))
+                journal.unlink()
+            else:
+                journal.replace(taken)
+
+    def _publish(self, items: list[tuple[str, Change]]) -> None:
+        changes = [change for _batch, change in items]
+        self._view.writing()
+        try:
+            result: PublishResult = self._call(publish_changes, self._settings, changes)
+        except Exception as exc:
+            log.error("could not validate content changes: %s", exc)
+            result = PublishResult(rejected={i: [] for i in range(len(items))})
+        self._view.settled([(items[i][0], changes[i]) for i in result.written],
+                           {items[i][0] for i in result.rejected})
+        for index, (batch, change) in enumerate(items):
+            if index in result.rejected:
+                problems = [asdict(p) for p in result.rejected[index]]
+                log.warning("rejected %s:%s: %d problems", change.kind, change.id, len(problems))
+                self._update(f"batch:{batch}", status="failed", problems=problems,
+                             error="the content tree would be invalid with this change")
+            else:
+                self.request_build(f"batch:{batch}")
+        (self._spool / TAKEN).unlink(missing_ok=True)
+
+    def _build(self, keys: list[str]) -> None:
+        self._update_many(keys, lambda _key, _record: {"status": "running"})
+        while True:
+            try:
+                result: BuildResult = self._call(run_build, self._settings, self._queued)
+            except Exception as exc:
+                result = BuildResult(error=f"build process failed: {exc!r}")
+            if not result.busy:
+                break
+            with self._cond:  # another build holds the output folder: wait for it
+                if self._cond.wait_for(lambda: self._stopping, BUSY_RETRY_SECONDS):
+                    return
+        if result.error:
+            log.error("build failed: %s", result.error)
+        self._update_many(keys, lambda key, record: _outcome(key, record, result))
+
+    def _call(self, function: Any, *args: Any) -> Any:
+        return self._core.call(function, *args)
+
+    # --- records ---------------------------------------------------------------------------
+
+    def _update(self, key: str, **fields: Any) -> None:
+        record = self._records.get(key)
+        if record is not None:
+            self._records.put(key, {**record, **fields}, self._settings.result_expires)
+
+    def _update_many(self, keys: list[str],
+                     fields: Callable[[str, dict[str, Any]], dict[str, Any]]) -> None:
+        """Update many records in two round trips: a build may cover hundreds of webhooks."""
+        records = self._records.get_many(keys)
+        updated = {key: {**record, **fields(key, record)}
+                   for key, record in zip(keys, records, strict=True) if record is not None}
+        self._records.put_many(updated, self._settings.result_expires)
+
+
+def _outcome(key: str, record: dict[str, Any], result: BuildResult) -> dict[str, Any]:
+    """What a build means for a job (its one document) or a webhook batch (its documents)."""
+    if key.startswith("job:"):
+        error = result.error or result.failed.get(record["document"])
+        return {"status": "failed" if error else "done", "error": error}
+    documents = record.get("documents", [])
+    failed = [d for d in documents if d in result.failed]
+    error = result.error or (f"{len(failed)} documents failed" if failed else None)
+    return {"status": "failed" if error else "done", "error": error,
+            "built": sum(d in result.built for d in documents)}

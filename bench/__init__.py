@@ -1,0 +1,1 @@
+"""carepress benchmark: `python bench/run.py [--quick]` (see bench/README.md)."""

@@ -1,0 +1,78 @@
+"""The checks `validate` reports and `--strict` enforces: reading grade, review dates, doorway
+pages, translation fallbacks and consent versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator import governance
+from generator.content import EntryRef
+from generator.doorway import Pair, shingles, similar_pairs
+from generator.errors import Problem
+from generator.project import Project
+from generator.readability import Grade, document_grades, field_grades
+from generator.render import DocumentRenderer
+
+
+@dataclass
+class QualityReport:
+    grades: list[Grade] = field(default_factory=list)
+    """Worst first."""
+    overdue: list[Problem] = field(default_factory=list)
+    doorways: list[Pair] = field(default_factory=list)
+    fallbacks: list[str] = field(default_factory=list)
+    versions: list[Problem] = field(default_factory=list)
+
+    def failures(self, strict: bool) -> list[str]:
+        """What stops a build: consent versions always; the rest in --strict mode."""
+        found = [str(p) for p in self.versions]
+        if strict:
+            found += [f"reading {g}" for g in self.grades if g.over]
+            found += [str(p) for p in self.overdue]
+            found += [str(p) for p in self.doorways]
+        return found
+
+
+def quality_report(project: Project, out_dir: Path, today: dt.date) -> QualityReport:
+    settings = project.settings
+    limits = {"handout summary": settings.reading_grade_handout_summary,
+              "handout": settings.reading_grade_handout,
+              "consent": settings.reading_grade_consent}
+    grades = document_grades(project.tree, limits) + field_grades(project.tree)
+    return QualityReport(
+        grades=sorted(grades, key=lambda g: (-(g.grade - (g.limit or 99)), -g.grade)),
+        overdue=overdue_reviews(project, today),
+        doorways=doorway_pairs(project),
+        fallbacks=[f"{kind} {entry_id} [{lang}]: English text for {', '.join(fields)}"
+                   for (kind, entry_id, lang), fields in sorted(project.tree.fallbacks.items())],
+        versions=governance.problems(project.tree, governance.read_record(out_dir)),
+    )
+
+
+def overdue_reviews(project: Project, today: dt.date) -> list[Problem]:
+    tree = project.tree
+    found = []
+    for tid, therapy in sorted(tree.therapies.items()):
+        if therapy.review.next_review < today:
+            path = tree.files[EntryRef("therapy", tid)].relative_to(tree.root)
+            found.append(Problem(f"{tree.root.name}/{path}", "review.next_review",
+                                 f"medical review was due on {therapy.review.next_review}; "
+                                 "have it reviewed and update the review dates"))
+    return found
+
+
+def doorway_pairs(project: Project) -> list[Pair]:
+    tree = project.tree
+    renderer = DocumentRenderer(project)
+    pages, groups = {}, {}
+    for spec in project.pages:
+        key = spec.key
+        location = tree.location(key.location, key.lang)
+        names = [location.name, *([tree.location(location.state, key.lang).name]
+                                  if location.state else [])]
+        html = renderer.render(spec)[0].data.decode()
+        pages[key.id] = shingles(html, names)
+        groups[key.id] = f"{key.therapy}/{key.lang}"
+    return similar_pairs(pages, groups, project.settings.doorway_max_share)

@@ -1,0 +1,96 @@
+"""Consent versions: once a version is published, its text is fixed.
+
+The output keeps a record (consent-versions.json) of every published consent version with the
+hash of its text, and a snapshot of that text for redlines. A build or `validate` refuses a
+tree whose consent text (sections, side effects, risks) changed while `consent_version` did
+not, or whose clinic protocol wording changed while its `revision` did not: a patient who
+signed version 1.0 must be able to trust that 1.0 means one text.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from generator.consent import consent_text, protocol_hash, therapy_text_hash
+from generator.content import ContentTree, EntryRef
+from generator.errors import ContentError, Problem
+from generator.storage import atomic_write
+
+RECORD = "consent-versions.json"
+SNAPSHOTS = "consent-versions"
+
+
+def read_record(out_dir: Path) -> dict[str, Any]:
+    path = out_dir / RECORD
+    if not path.exists():
+        return {"therapies": {}, "protocols": {}}
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _shown(tree: ContentTree, kind: str, entry_id: str) -> str:
+    return str(Path(tree.root.name) / tree.files[EntryRef(kind, entry_id)].relative_to(tree.root))
+
+
+def problems(tree: ContentTree, record: dict[str, Any]) -> list[Problem]:
+    found = []
+    for tid, therapy in tree.therapies.items():
+        known = record["therapies"].get(tid, {}).get(therapy.consent_version)
+        if known and known["hash"] != therapy_text_hash(therapy):
+            found.append(Problem(_shown(tree, "therapy", tid), "consent_version",
+                                 f"the consent text changed since version "
+                                 f"{therapy.consent_version} was published; give it a new "
+                                 "consent_version (patients may need to consent again)"))
+    for cid, clinic in tree.clinics.items():
+        for tid, protocol in clinic.protocols.items():
+            known = record["protocols"].get(cid, {}).get(tid, {}).get(str(protocol.revision))
+            if known and known["hash"] != protocol_hash(clinic, tid):
+                found.append(Problem(_shown(tree, "clinic", cid), f"protocols.{tid}.revision",
+                                     f"the protocol wording changed since revision "
+                                     f"{protocol.revision} was published; increase revision"))
+    return found
+
+
+def check(tree: ContentTree, out_dir: Path) -> None:
+    found = problems(tree, read_record(out_dir))
+    if found:
+        raise ContentError(found)
+
+
+def publish(tree: ContentTree, out_dir: Path) -> None:
+    """Add the current versions to the record, with a text snapshot of each new one."""
+    record = read_record(out_dir)
+    before = json.dumps(record, sort_keys=True)
+    for tid, therapy in tree.therapies.items():
+        versions = record["therapies"].setdefault(tid, {})
+        if therapy.consent_version not in versions:
+            versions[therapy.consent_version] = {
+                "hash": therapy_text_hash(therapy),
+                "date": therapy.review.reviewed_on.isoformat(),
+            }
+            snapshot = {"therapy": tid, "name": therapy.name,
+                        "version": therapy.consent_version, **consent_text(therapy)}
+            atomic_write(snapshot_path(out_dir, tid, therapy.consent_version),
+                         json.dumps(snapshot, indent=2, ensure_ascii=False).encode())
+    for cid, clinic in tree.clinics.items():
+        for tid, protocol in clinic.protocols.items():
+            revisions = record["protocols"].setdefault(cid, {}).setdefault(tid, {})
+            revisions.setdefault(str(protocol.revision), {"hash": protocol_hash(clinic, tid)})
+    if json.dumps(record, sort_keys=True) != before:
+        atomic_write(out_dir / RECORD,
+                     (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+
+
+def snapshot_path(out_dir: Path, therapy: str, version: str) -> Path:
+    return out_dir / SNAPSHOTS / therapy / f"{version}.json"
+
+
+def load_snapshot(out_dir: Path, therapy: str, version: str) -> dict[str, Any]:
+    path = snapshot_path(out_dir, therapy, version)
+    if not path.exists():
+        raise ContentError([Problem(str(path), "", f"no published consent version {version!r} "
+                                    f"of {therapy!r} in this output folder")])
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data

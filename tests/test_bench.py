@@ -1,0 +1,45 @@
+"""The benchmark's --quick mode as a smoke test: it runs end to end and reports every figure.
+
+No timing is asserted: CI machines are shared and noisy. Chromium and Redis are optional (a
+figure that needs a missing one is reported as null with the reason)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+FIGURES = {
+    "cold_warm_ratio", "parallel_speedup", "noop_rebuild", "one_change_rebuild",
+    "html_pages_per_s", "pdf_ms_per_page_handout", "pdf_ms_per_page_consent",
+    "memory_growth_mb", "peer_chromium_ratio", "queue_vs_inprocess", "queue_worker_rss_mb",
+}
+
+
+@pytest.mark.slow
+def test_quick_benchmark_ends_with_one_json_line_of_every_figure(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    result = subprocess.run(
+        [sys.executable, "bench/run.py", "--quick", "--output", str(output)],
+        cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    last = result.stdout.strip().splitlines()[-1]
+    data = json.loads(last)
+    assert data["mode"] == "quick"
+    assert set(data["figures"]) == FIGURES
+    for name, item in data["figures"].items():
+        assert {"value", "unit", "target", "met"} <= set(item), name
+        assert item["met"] in (True, False, None), name
+        if item["value"] is None:
+            assert item["met"] is None and item["reason"], name
+        else:
+            assert isinstance(item["value"], int | float), name
+    # builds and in-process figures need neither Chromium nor Redis
+    for name in FIGURES - {"peer_chromium_ratio", "queue_vs_inprocess", "queue_worker_rss_mb"}:
+        assert data["figures"][name]["value"] is not None, name
+    assert json.loads(output.read_text()) == data

@@ -1,0 +1,75 @@
+"""The dependency graph: "entry X changed → these documents"."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from generator.content import ContentTree
+from generator.graph import build_graph, change_impact, entry_dependents
+from generator.i18n import SOURCE_LANGUAGE
+
+
+def kinds(ids: list[str]) -> set[str]:
+    return {i.split("/")[0] for i in ids}
+
+
+def test_a_therapy_feeds_every_handout_consent_page_and_the_sitemap(project):
+    found = entry_dependents(project.specs, "therapy", "ketamine")
+    expected = [s.key.id for s in project.specs if s.key.kind in
+                ("handout", "consent", "page", "sitemap") and s.key.therapy in ("ketamine", "")]
+    assert found == expected
+    assert kinds(found) == {"handout", "consent", "page", "sitemap"}
+
+
+def test_a_clinic_feeds_only_its_own_documents_unless_its_listing_changes(project):
+    colours = entry_dependents(project.specs, "clinic", "prairie-mind", {"colors"})
+    assert colours and all(d.split("/")[1] == "prairie-mind" for d in colours)
+    assert kinds(colours) == {"handout", "consent"}
+    contact = entry_dependents(project.specs, "clinic", "prairie-mind", {"contact"})
+    pages = set(contact) - set(colours)
+    assert pages and kinds(sorted(pages)) == {"page"}
+
+
+def test_a_city_feeds_its_page_and_its_state_page(project):
+    summary = entry_dependents(project.specs, "location", "orland-park", {"summary"})
+    assert {d.split("/")[2] for d in summary} == {"orland-park"}
+    name = entry_dependents(project.specs, "location", "orland-park", {"name"})
+    assert {d.split("/")[2] for d in name} == {"orland-park", "illinois"}
+    assert kinds(name) == {"page"}
+
+
+def test_templates_and_static_files_are_nodes_too(project):
+    graph = build_graph(project.specs, project.envs[SOURCE_LANGUAGE])
+    pages = graph.dependents("template:page.html.j2")
+    assert pages and kinds(pages) == {"page"}
+    everything = graph.dependents("static:carepress.css")
+    assert everything == [s.key.id for s in project.specs]
+    overlay = graph.dependents("therapy:ketamine@es")
+    assert overlay and all(d.endswith("/es") for d in overlay)
+
+
+def renamed(tree: ContentTree, location: str, name: str) -> ContentTree:
+    locations = dict(tree.locations)
+    locations[location] = locations[location].model_copy(update={"name": name})
+    return dataclasses.replace(tree, locations=locations)
+
+
+def test_change_impact_compares_the_entry_before_and_after(project):
+    tree = project.tree
+    impact = change_impact(tree, renamed(tree, "orland-park", "Orland Park Village"),
+                           "location", "orland-park")
+    english = [d for d in impact.render if d.endswith("/en")]
+    assert english == ["page/ketamine/illinois/en", "page/ketamine/orland-park/en"]
+    assert impact.remove == ()
+    same = change_impact(tree, tree, "location", "orland-park")
+    assert same.render == () and same.remove == ()
+
+
+def test_removing_a_clinic_removes_its_documents_and_reshapes_the_pages(project):
+    tree = project.tree
+    clinics = {k: v for k, v in tree.clinics.items() if k != "riverwalk-wellness"}
+    impact = change_impact(tree, dataclasses.replace(tree, clinics=clinics), "clinic",
+                           "riverwalk-wellness")
+    assert impact.remove and all("riverwalk-wellness" in d or "naperville" in d
+                                 for d in impact.remove)
+    assert "page/ketamine/illinois/en" in impact.render  # no longer lists that clinic
