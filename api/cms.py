@@ -56,7 +56,7 @@ def normalize(scheme: str, payload: Any, headers: Mapping[str, str], settings: S
 
 def _slug(value: Any, where: str) -> str:
     if not isinstance(value, str) or not re.match(SLUG_PATTERN, value):
-        raise PayloadError(f"{where} must be lowercase words joined by '-', e.g. orland-park")
+        raise PayloadError(f"{where} must be lowercase words joined by '-', e.g. north-side")
     return value
 
 

@@ -17,7 +17,7 @@ class GenericWebhook(BaseModel):
 
     type: Literal["therapy", "clinic", "location"] = Field(
         description="Other types are acknowledged and ignored.")
-    id: str = Field(pattern=SLUG_PATTERN, description="The entry id, e.g. orland-park.")
+    id: str = Field(pattern=SLUG_PATTERN, description="The entry id, e.g. north-side.")
     data: dict[str, Any] | None = Field(
         default=None, description="The entry's fields, as in its content file.")
     deleted: bool = Field(default=False, description="Remove the entry instead.")

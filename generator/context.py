@@ -52,7 +52,7 @@ def page_url(site_url: str, therapy: str, location: str, lang: str) -> str:
 
 
 def place_name(tree: ContentTree, lid: str, lang: str) -> str:
-    """'Orland Park, Illinois' for a city, 'Illinois' for a state."""
+    """'City, State' for a city, 'State' for a state."""
     location = tree.location(lid, lang)
     if location.state:
         return f"{location.name}, {tree.location(location.state, lang).name}"
