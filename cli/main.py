@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,7 +21,6 @@ from generator.build import (
     in_process_runner,
     stale_documents,
 )
-from generator.checks import QualityReport, quality_report
 from generator.content import load_content
 from generator.errors import CarepressError, ContentError
 from generator.plan import DocumentKey
@@ -30,6 +29,9 @@ from generator.redline import compare, snapshot_of
 from generator.render import DocumentRenderer, render_redline
 from generator.settings import Settings
 from generator.storage import OutputStore, atomic_write
+
+if TYPE_CHECKING:
+    from generator.checks import QualityReport
 
 KINDS = ("handout", "consent", "page", "sitemap")
 
@@ -108,6 +110,8 @@ def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | 
             raise click.UsageError("--no-wait needs --queue")
         project = load_project(settings)
         if strict:
+            from generator.checks import quality_report  # textstat is slow to import
+
             quality = quality_report(project, settings.out_dir, dt.date.today())
             failures = quality.failures(strict=True)
             if failures:
@@ -299,6 +303,8 @@ def validate_command(ctx: click.Context, content_dir: Path | None, out_dir: Path
     dates, translation fallbacks, doorway pages and consent versions. Renders no PDF."""
     settings = _settings(ctx, content_dir=content_dir, out_dir=out_dir)
     with reported_errors(ctx.obj["debug"]):
+        from generator.checks import quality_report  # textstat is slow to import
+
         project = load_project(settings)
         report = quality_report(project, settings.out_dir, (today or dt.datetime.now()).date())
     tree = project.tree
