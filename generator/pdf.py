@@ -31,7 +31,7 @@ class _WarningTrap(logging.Handler):
 
 
 class PdfRenderer:
-    """Holds the font configuration, the parsed shared CSS and the image cache of a process.
+    """Holds the font configuration and the parsed shared CSS of a process.
 
     WeasyPrint is imported here, not at module import, so commands that never render a PDF
     stay fast and forked workers import it after the fork.
@@ -50,7 +50,6 @@ class PdfRenderer:
         self._strict = strict
         self._fetcher = _make_fetcher(weasyprint, tuple(r.resolve() for r in allowed_roots))
         self._fonts = FontConfiguration()
-        self._cache: dict[str, Any] = {}
         with self._trap("shared stylesheets"):
             self._css = [
                 weasyprint.CSS(filename=str(static_dir / name), url_fetcher=self._fetcher,
@@ -65,7 +64,10 @@ class PdfRenderer:
             pdf = document.write_pdf(
                 stylesheets=self._css,
                 font_config=self._fonts,
-                cache=self._cache,
+                # A fresh image cache per document: in WeasyPrint 70 a cached SVG keeps the
+                # whole first document that drew it alive (~5 MB a clinic, measured), and a
+                # failed image would be remembered as missing. Logos are ~1 KB to re-read.
+                cache={},
                 pdf_identifier=identifier.encode("ascii"),
                 # Tagged PDF/UA-1: title, language, structure, alt text; forms become fields.
                 pdf_variant="pdf/ua-1",
@@ -88,12 +90,8 @@ class PdfRenderer:
             raise RenderError(f"{title}: {exc.__cause__ or exc}") from exc
         finally:
             logger.removeHandler(trap)
-        if trap.messages:
-            # WeasyPrint caches an image that failed to load as missing; the next document
-            # would then render without it and without a warning. Forget it.
-            self._cache.clear()
-            if self._strict:
-                raise RenderError(f"{title}: WeasyPrint warned: {trap.messages[0]}")
+        if trap.messages and self._strict:
+            raise RenderError(f"{title}: WeasyPrint warned: {trap.messages[0]}")
 
 
 def _make_fetcher(weasyprint: Any, roots: tuple[Path, ...]) -> Any:
