@@ -19,7 +19,10 @@ import yaml
 
 FULL = {"clinics": 40, "locations": 60, "states": 4}
 QUICK = {"clinics": 4, "locations": 6, "states": 2}
-SECOND_THERAPY = ("esketamine", "Esketamine therapy")
+# Therapies and clinics are translated (copies of the demo's Spanish); the synthetic places are
+# not, so their Spanish pages show the English local text, as content may allow for pages.
+FALLBACK = {"allow_fallback": True}
+SECOND_THERAPY = ("esketamine", "Esketamine therapy", "Terapia con esketamina")
 
 STATES = (
     ("illinois", "Illinois", "IL", (40.0, -89.2)),
@@ -81,6 +84,7 @@ class Tree:
     clinics: list[str]
     therapies: list[str]
     locations: list[str]
+    languages: list[str]
 
     def clinic_file(self, clinic: str) -> Path:
         return self.root / "clinics" / f"{clinic}.yaml"
@@ -107,7 +111,8 @@ def make_tree(root: Path, source: Path, clinics: int, locations: int, states: in
               _city(city, index, state, neighbours, therapies))
     clinic_ids = _clinics(root, source, clinics, cities, city_state, therapies)
     location_ids = [s[0] for s in state_rows] + [slug(c) for c in cities]
-    return Tree(root, clinic_ids, therapies, location_ids)
+    languages = ["en", *sorted({p.suffixes[0][1:] for p in root.glob("therapies/*.*.yaml")})]
+    return Tree(root, clinic_ids, therapies, location_ids, languages)
 
 
 def _dump(path: Path, data: dict[str, Any]) -> None:
@@ -116,14 +121,22 @@ def _dump(path: Path, data: dict[str, Any]) -> None:
 
 
 def _therapies(root: Path, source: Path) -> list[str]:
-    """The demo therapy, plus a copy of it under a new id and name."""
+    """The demo therapy with its translations, plus a copy of both under a new id and name."""
     first = _english((source / "therapies").glob("*.yaml"))[0]
-    text = first.read_text(encoding="utf-8")
-    shutil.copy(first, root / "therapies" / first.name)
-    new_id, new_name = SECOND_THERAPY
-    copy = re.sub(r"(?m)^name: .*$", f"name: {new_name}", text, count=1)
-    (root / "therapies" / f"{new_id}.yaml").write_text(copy, encoding="utf-8")
+    new_id, *new_names = SECOND_THERAPY
+    for path in [first, *_translations(first)]:
+        shutil.copy(path, root / "therapies" / path.name)
+        lang = path.suffixes[0] if len(path.suffixes) > 1 else ""
+        name = new_names[1] if lang else new_names[0]
+        copy = re.sub(r"(?m)^name: .*$", f"name: {name}", path.read_text(encoding="utf-8"),
+                      count=1)
+        (root / "therapies" / f"{new_id}{lang}.yaml").write_text(copy, encoding="utf-8")
     return [first.stem, new_id]
+
+
+def _translations(english: Path) -> list[Path]:
+    """`<id>.<lang>.yaml` beside an English entry."""
+    return sorted(english.parent.glob(f"{english.stem}.*.yaml"))
 
 
 def _city_names(count: int) -> list[str]:
@@ -138,7 +151,7 @@ def _state(state_id: str, name: str, code: str, geo: tuple[float, float], cities
            therapies: list[str]) -> dict[str, Any]:
     listed = ", ".join(cities[:4]) or "several smaller cities"
     return {
-        "name": name, "type": "state", "state_code": code,
+        "name": name, "type": "state", "state_code": code, **FALLBACK,
         "summary": (f"{name} is a state in the Midwest. This page covers clinics in {listed} "
                     f"and other places in {name}. Travel times between cities can be long, so "
                     "plan how you will get home after each session."),
@@ -157,7 +170,7 @@ def _city(name: str, index: int, state: tuple[str, str, str, tuple[float, float]
     state_id, state_name, _, (lat, lon) = state
     county = pick(COUNTIES, name, "county")
     return {
-        "name": name, "type": "city", "state": state_id,
+        "name": name, "type": "city", "state": state_id, **FALLBACK,
         "summary": (
             f"{name} is a {pick(('small', 'growing', 'quiet', 'busy'), name)} "
             f"{pick(('city', 'town', 'village'), name, 'kind')} in {county} County, "
@@ -206,7 +219,10 @@ def _notes(name: str) -> list[str]:
 def _clinics(root: Path, source: Path, count: int, cities: list[str],
              city_state: dict[str, tuple[str, str, str, tuple[float, float]]],
              therapies: list[str]) -> list[str]:
-    demo = yaml.safe_load(_english((source / "clinics").glob("*.yaml"))[0].read_text())
+    demo_path = _english((source / "clinics").glob("*.yaml"))[0]
+    demo = yaml.safe_load(demo_path.read_text())
+    overlays = {p.suffixes[0]: yaml.safe_load(p.read_text(encoding="utf-8"))
+                for p in _translations(demo_path)}
     logo = sorted((source / "clinics" / "logos").glob("*.svg"))[0].read_text(encoding="utf-8")
     protocol = next(iter(demo["protocols"].values()))
     ids = []
@@ -239,10 +255,26 @@ def _clinics(root: Path, source: Path, count: int, cities: list[str],
                           for n, t in enumerate(therapies)},
         }
         _dump(root / "clinics" / f"{cid}.yaml", clinic)
+        for lang, overlay in overlays.items():
+            _dump(root / "clinics" / f"{cid}{lang}.yaml",
+                  _translated_clinic(overlay, demo, clinic, therapies))
         (root / "clinics" / "logos" / f"{cid}.svg").write_text(
             _logo(logo, demo["colors"], primary, accent, words), encoding="utf-8")
         ids.append(cid)
     return ids
+
+
+def _translated_clinic(overlay: dict[str, Any], demo: dict[str, Any], clinic: dict[str, Any],
+                       therapies: list[str]) -> dict[str, Any]:
+    """The demo clinic's translation, with this clinic's name, phone and therapies."""
+    protocol = next(iter(overlay.get("protocols", {}).values()), None)
+    data = {**overlay, "logo_alt": clinic["logo_alt"]}
+    if "emergency" in overlay:
+        data["emergency"] = overlay["emergency"].replace(demo["contact"]["phone"],
+                                                         clinic["contact"]["phone"])
+    if protocol is not None:
+        data["protocols"] = {t: protocol for t in therapies}
+    return data
 
 
 def _english(paths: Iterable[Path]) -> list[Path]:

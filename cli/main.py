@@ -131,7 +131,7 @@ def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | 
         elif settings.jobs > 1:
             from cli.pool import pool_runner
 
-            runner = pool_runner(settings)
+            runner = pool_runner(project, settings.jobs)
         else:
             runner = in_process_runner(project)
         with _progress_bar(quiet) as progress:

@@ -7,20 +7,23 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from generator.build import Job, JobResult, Runner, render_job
-from generator.project import load_project
+from generator.project import Project
 from generator.render import DocumentRenderer
-from generator.settings import Settings
 
 # One per worker process, set by the pool initializer: a front-end's per-process cache.
 _renderer: DocumentRenderer | None = None
+# The parent's loaded project, inherited by the forked children (never pickled): loading it
+# again in each child cost ~1 s of CPU before the first render.
+_project: Project | None = None
 
 # PDFs take far longer than HTML; starting them first keeps both cores busy until the end.
 _COST = {"consent": 0, "handout": 1, "page": 2}
 
 
-def _init(settings: Settings) -> None:
+def _init() -> None:
     global _renderer
-    _renderer = DocumentRenderer(load_project(settings))
+    assert _project is not None, "pool started without a project"
+    _renderer = DocumentRenderer(_project)
 
 
 def _run(job: Job) -> JobResult:
@@ -28,15 +31,21 @@ def _run(job: Job) -> JobResult:
     return render_job(_renderer, job)
 
 
-def pool_runner(settings: Settings) -> Runner:
+def pool_runner(project: Project, jobs: int) -> Runner:
+    """Up to `jobs` processes; a batch of one document stays in this process."""
+
     def run(batch: list[Job]) -> Iterator[JobResult]:
-        if not batch:
+        global _project
+        if len(batch) <= 1:
+            renderer = DocumentRenderer(project)
+            yield from (render_job(renderer, job) for job in batch)
             return
         ordered = sorted(batch, key=lambda j: _COST.get(j.document.split("/")[0], 3))
+        _project = project
         # fork is safe: the parent never imports WeasyPrint, each child does after the fork.
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(settings.jobs, mp_context=context, initializer=_init,
-                                 initargs=(settings,)) as pool:
+        with ProcessPoolExecutor(min(jobs, len(batch)), mp_context=context,
+                                 initializer=_init) as pool:
             futures = {pool.submit(_run, job): job for job in ordered}
             for future in as_completed(futures):
                 try:

@@ -220,9 +220,14 @@ def _load_entry(path: Path, shown: str, model: type[M], problems: list[Problem])
         return None
 
 
+# libyaml's safe loader parses ~10x faster than the pure-Python one (the same YAML 1.1 rules);
+# PyYAML wheels ship it, a source build may not.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path, shown: str, problems: list[Problem]) -> dict[str, Any] | None:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506
     except UnicodeDecodeError:
         problems.append(Problem(shown, "", "not UTF-8 text"))
         return None

@@ -41,6 +41,7 @@ class Fingerprinter:
         self._env = env
         self._files: dict[Path, str] = {}
         self._templates: dict[str, list[str]] = {}
+        self._template_records: dict[str, dict[str, str]] = {}
         static = sorted(p for p in static_dir.rglob("*") if p.is_file())
         # Every document carries the language-help notice in every language: all catalogs count.
         catalogs = sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po"))
@@ -80,7 +81,10 @@ class Fingerprinter:
     def _template_hashes(self, name: str | None) -> dict[str, str]:
         if name is None:
             return {}
-        return {n: self._file(self._template_path(n)) for n in self._closure(name)}
+        if name not in self._template_records:  # a few templates serve hundreds of documents
+            self._template_records[name] = {n: self._file(self._template_path(n))
+                                            for n in self._closure(name)}
+        return self._template_records[name]
 
     def _template_path(self, name: str) -> Path:
         source = self._env.loader.get_source(self._env, name) if self._env.loader else None
