@@ -556,7 +556,7 @@ class RssSampler:
                 "target_renders": self.target, "children": at["children"],
                 "at_end": self._sample(),
                 "note": "carepress:renders counters in Redis; pool children are recycled "
-                        "after CAREPRESS_MAX_TASKS_PER_CHILD (200) tasks each"}
+                        "after CAREPRESS_MAX_TASKS_PER_CHILD (1000) tasks each"}
 
 
 def render_count(client: Any) -> int:

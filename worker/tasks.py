@@ -11,6 +11,8 @@ from typing import Any
 import redis
 from celery import Task
 from celery.signals import worker_process_init
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from generator.build import Job, JobResult, render_job
 from generator.errors import CarepressError, TransientError
@@ -24,8 +26,10 @@ settings = Settings()
 TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EBUSY, errno.EINTR, errno.EIO, errno.ESTALE,
                     errno.ETIMEDOUT}
 
-# Per worker process (never shared across a fork): one warm renderer per content tree.
+# Per worker process (never shared across a fork): one warm renderer per content tree, and
+# one Redis client for the counters (a new connection per task cost a TCP handshake twice).
 _renderers: dict[str, DocumentRenderer] = {}
+_counters: redis.Redis | None = None
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]
@@ -55,11 +59,17 @@ def _count(counter: str, task: Task) -> int:
     """Per-task counters in Redis: `attempts` (deliveries; a task that kills its worker every
     time is requeued by reject-on-worker-lost, and only this count stops it) and `renders`
     (how often it really rendered, as opposed to finding its files already finished)."""
+    global _counters
+    if _counters is None:
+        # Retries: after a Redis restart the pooled connection is stale; reconnect, don't fail.
+        _counters = redis.Redis.from_url(
+            settings.broker_url, retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), 5))
     key = f"carepress:{counter}:{task.request.id}"
-    with redis.Redis.from_url(settings.broker_url) as client:
-        count = int(client.incr(key))
-        client.expire(key, settings.result_expires)
-    return count
+    with _counters.pipeline() as pipe:
+        pipe.incr(key)
+        pipe.expire(key, settings.result_expires)
+        count, _ = pipe.execute()
+    return int(count)
 
 
 @app.task(  # type: ignore[untyped-decorator]
