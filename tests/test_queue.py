@@ -175,6 +175,33 @@ def test_duplicate_enqueue_renders_once(redis_server, tmp_path, queue, project):
     assert sorted(p.name for p in staged.rglob("*.pdf")) == ["consent.pdf"]
 
 
+def test_attempts_of_earlier_batches_do_not_count_against_a_new_one(redis_server, tmp_path,
+                                                                     queue, project):
+    from worker import batches
+    from worker.app import make_app
+
+    env = service_env(redis_server.url, CONTENT, queue)
+    settings = Settings(broker_url=env["CAREPRESS_BROKER_URL"],
+                        result_backend=env["CAREPRESS_RESULT_BACKEND"], queue=queue)
+    app = make_app(settings)
+    document = "handout/prairie-mind/ketamine/en"
+    job = Job(document, project.hashes[document], str(CONTENT), str(tmp_path / "out"))
+    tid = batches.task_id(job)
+    client = redis.Redis.from_url(settings.broker_url)
+    # As after earlier forced builds of the same, unchanged document within the last day.
+    client.set(batches.ATTEMPTS_KEY.format(tid), settings.max_attempts)
+    batches.enqueue(app, settings, [job])
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        wait_for(lambda: batches._ready(app, [tid]), 60, "the result")
+    finally:
+        worker.stop()
+    result = batches._ready(app, [tid])[tid]
+    assert not isinstance(result, str), result
+    assert result.error is None and result.rendered
+    assert client.get(batches.ATTEMPTS_KEY.format(tid)) == b"1"
+
+
 def test_unreachable_redis_is_one_clear_line_and_writes_nothing(tmp_path, queue):
     url = f"redis://127.0.0.1:{free_port()}"
     env = service_env(url, CONTENT, queue)

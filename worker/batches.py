@@ -22,6 +22,8 @@ from worker.app import TASK_NAME
 
 POLL_SECONDS = 0.1
 BATCH_KEY = "carepress:batch:{}"
+ATTEMPTS_KEY = "carepress:attempts:{}"
+"""Deliveries of one task in this batch (worker/tasks.py counts them)."""
 
 
 def task_id(job: Job) -> str:
@@ -53,15 +55,20 @@ def enqueue(app: Celery, settings: Settings, jobs: list[Job]) -> str:
     record = {"documents": [[j.document, task_id(j)] for j in jobs], "created": time.time()}
     with broker_client(settings) as client:
         client.set(BATCH_KEY.format(batch), json.dumps(record), ex=settings.result_expires)
-    for job in jobs:
-        _send(app, job)
+    _send(app, settings, jobs)
     return batch
 
 
-def _send(app: Celery, job: Job) -> None:
-    # An old result under this id belongs to a render that was already published.
-    AsyncResult(task_id(job), app=app).forget()
-    app.send_task(TASK_NAME, args=[asdict(job)], task_id=task_id(job))
+def _send(app: Celery, settings: Settings, jobs: list[Job]) -> None:
+    # The attempts of an earlier batch are not this one's: without the reset, the fourth
+    # forced build of unchanged content within a day gave up on every document.
+    with broker_client(settings) as client:
+        client.delete(*(ATTEMPTS_KEY.format(task_id(j)) for j in jobs))
+    for job in jobs:
+        tid = task_id(job)
+        # An old result under this id belongs to a render that was already published.
+        AsyncResult(tid, app=app).forget()
+        app.send_task(TASK_NAME, args=[asdict(job)], task_id=tid)
 
 
 def queue_runner(app: Celery, settings: Settings, batch_ids: list[str] | None = None) -> Runner:
@@ -87,8 +94,7 @@ def _follow(app: Celery, settings: Settings, pending: dict[str, Job]) -> Iterato
             finished = _ready(app, list(pending))
             now = _server_id(settings)
             if now != server:  # Redis restarted: the queue it held in memory may be gone
-                for job in pending.values():
-                    _send(app, job)
+                _send(app, settings, list(pending.values()))
                 server = now
         except (redis.RedisError, OSError, OperationalError):
             if not _broker_back(settings):

@@ -64,7 +64,7 @@ def _count(counter: str, task: Task) -> int:
         # Retries: after a Redis restart the pooled connection is stale; reconnect, don't fail.
         _counters = redis.Redis.from_url(
             settings.broker_url, retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), 5))
-    key = f"carepress:{counter}:{task.request.id}"
+    key = f"carepress:{counter}:{task.request.id}"  # batches.ATTEMPTS_KEY for "attempts"
     with _counters.pipeline() as pipe:
         pipe.incr(key)
         pipe.expire(key, settings.result_expires)
