@@ -6,7 +6,7 @@ import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from generator.build import Job, JobResult, Runner, render_job
+from generator.build import Job, JobResult, Runner, costliest_first, render_job
 from generator.project import Project
 from generator.render import DocumentRenderer
 
@@ -15,9 +15,6 @@ _renderer: DocumentRenderer | None = None
 # The parent's loaded project, inherited by the forked children (never pickled): loading it
 # again in each child cost ~1 s of CPU before the first render.
 _project: Project | None = None
-
-# PDFs take far longer than HTML; starting them first keeps both cores busy until the end.
-_COST = {"consent": 0, "handout": 1, "page": 2}
 
 
 def _init() -> None:
@@ -40,7 +37,7 @@ def pool_runner(project: Project, jobs: int) -> Runner:
             renderer = DocumentRenderer(project)
             yield from (render_job(renderer, job) for job in batch)
             return
-        ordered = sorted(batch, key=lambda j: _COST.get(j.document.split("/")[0], 3))
+        ordered = costliest_first(batch)
         _project = project
         # fork is safe: the parent never imports WeasyPrint, each child does after the fork.
         context = multiprocessing.get_context("fork")

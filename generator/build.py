@@ -134,6 +134,15 @@ def _entry(project: Project, spec: DocumentSpec, path: str, fmt: str, digest: st
     )
 
 
+# PDFs take far longer than HTML; starting them first keeps every process busy until the end.
+_COST = {"consent": 0, "handout": 1, "page": 2}
+
+
+def costliest_first(jobs: list[Job]) -> list[Job]:
+    """The order to hand jobs to parallel renderers (local processes or queue workers)."""
+    return sorted(jobs, key=lambda j: _COST.get(j.document.split("/")[0], 3))
+
+
 def in_process_runner(project: Project) -> Runner:
     """Render in this process: the embedded default when there is one job and no queue."""
     renderer = DocumentRenderer(project)

@@ -15,7 +15,7 @@ from celery import Celery
 from celery.result import AsyncResult
 from kombu.exceptions import OperationalError
 
-from generator.build import Job, JobResult, Runner
+from generator.build import Job, JobResult, Runner, costliest_first
 from generator.errors import BrokerError
 from generator.settings import Settings
 from worker.app import TASK_NAME
@@ -55,7 +55,7 @@ def enqueue(app: Celery, settings: Settings, jobs: list[Job]) -> str:
     record = {"documents": [[j.document, task_id(j)] for j in jobs], "created": time.time()}
     with broker_client(settings) as client:
         client.set(BATCH_KEY.format(batch), json.dumps(record), ex=settings.result_expires)
-    _send(app, settings, jobs)
+    _send(app, settings, costliest_first(jobs))
     return batch
 
 
