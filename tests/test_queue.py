@@ -148,17 +148,26 @@ def worker_log_mentions(log: Path, task_id: str) -> bool:
     return task_id in log.read_text(errors="replace")
 
 
+class OneJob:
+    """One demo document as a queue job, with the app, settings and Redis client to send it."""
+
+    def __init__(self, redis_server, queue, project, out, document):  # type: ignore[no-untyped-def]
+        from worker.app import make_app
+
+        self.env = service_env(redis_server.url, CONTENT, queue)
+        self.settings = Settings(broker_url=self.env["CAREPRESS_BROKER_URL"],
+                                 result_backend=self.env["CAREPRESS_RESULT_BACKEND"], queue=queue)
+        self.app = make_app(self.settings)
+        self.job = Job(document, project.hashes[document], str(CONTENT), str(out))
+        self.client = redis.Redis.from_url(self.settings.broker_url)
+
+
 def test_duplicate_enqueue_renders_once(redis_server, tmp_path, queue, project):
     from worker import batches
-    from worker.app import make_app
 
-    env = service_env(redis_server.url, CONTENT, queue)
-    settings = Settings(broker_url=env["CAREPRESS_BROKER_URL"],
-                        result_backend=env["CAREPRESS_RESULT_BACKEND"], queue=queue)
-    app = make_app(settings)
-    document = "consent/prairie-mind/ketamine/en"
-    job = Job(document, project.hashes[document], str(CONTENT), str(tmp_path / "out"))
-    client = redis.Redis.from_url(settings.broker_url)
+    one = OneJob(redis_server, queue, project, tmp_path / "out",
+                 "consent/prairie-mind/ketamine/en")
+    env, settings, app, job, client = one.env, one.settings, one.app, one.job, one.client
     tid = batches.task_id(job)
     client.delete(f"carepress:attempts:{tid}", f"carepress:renders:{tid}")
     batches.enqueue(app, settings, [job])
@@ -178,16 +187,11 @@ def test_duplicate_enqueue_renders_once(redis_server, tmp_path, queue, project):
 def test_attempts_of_earlier_batches_do_not_count_against_a_new_one(redis_server, tmp_path,
                                                                      queue, project):
     from worker import batches
-    from worker.app import make_app
 
-    env = service_env(redis_server.url, CONTENT, queue)
-    settings = Settings(broker_url=env["CAREPRESS_BROKER_URL"],
-                        result_backend=env["CAREPRESS_RESULT_BACKEND"], queue=queue)
-    app = make_app(settings)
-    document = "handout/prairie-mind/ketamine/en"
-    job = Job(document, project.hashes[document], str(CONTENT), str(tmp_path / "out"))
+    one = OneJob(redis_server, queue, project, tmp_path / "out",
+                 "handout/prairie-mind/ketamine/en")
+    env, settings, app, job, client = one.env, one.settings, one.app, one.job, one.client
     tid = batches.task_id(job)
-    client = redis.Redis.from_url(settings.broker_url)
     # As after earlier forced builds of the same, unchanged document within the last day.
     client.set(batches.ATTEMPTS_KEY.format(tid), settings.max_attempts)
     batches.enqueue(app, settings, [job])

@@ -62,6 +62,8 @@ def enqueue(app: Celery, settings: Settings, jobs: list[Job]) -> str:
 def _send(app: Celery, settings: Settings, jobs: list[Job]) -> None:
     # The attempts of an earlier batch are not this one's: without the reset, the fourth
     # forced build of unchanged content within a day gave up on every document.
+    if not jobs:
+        return
     with broker_client(settings) as client:
         client.delete(*(ATTEMPTS_KEY.format(task_id(j)) for j in jobs))
     for job in jobs:
