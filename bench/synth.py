@@ -22,46 +22,20 @@ QUICK = {"clinics": 4, "locations": 6, "states": 2}
 # Therapies and clinics are translated (copies of the demo's Spanish); the synthetic places are
 # not, so their Spanish pages show the English local text, as content may allow for pages.
 FALLBACK = {"allow_fallback": True}
-SECOND_THERAPY = ("esketamine", "Esketamine therapy", "Terapia con esketamina")
+_DATA = yaml.safe_load((Path(__file__).with_name("synth-data.yaml")).read_text(encoding="utf-8"))
 
-STATES = (
-    ("illinois", "Illinois", "IL", (40.0, -89.2)),
-    ("wisconsin", "Wisconsin", "WI", (44.5, -89.5)),
-    ("indiana", "Indiana", "IN", (40.0, -86.1)),
-    ("iowa", "Iowa", "IA", (42.0, -93.5)),
-)
-PREFIXES = ("Oak", "Maple", "Cedar", "Willow", "Elm", "Birch", "Pine", "Aspen", "Hickory",
-            "Walnut", "Linden", "Spruce", "Juniper", "Alder", "Sumac", "Chestnut")
-SUFFIXES = ("Grove", "Falls", "Ridge", "Harbor", "Springs", "Heights", "Crossing", "Prairie")
-COUNTIES = ("Lake", "Fox", "Rock", "Grant", "Marion", "Clark", "Wayne", "Union", "Jackson",
-            "Adams", "Logan", "Perry")
-RIVERS = ("Fox", "Rock", "Kankakee", "Wabash", "Des Plaines", "Sugar", "Pecatonica", "Vermilion")
-SIDES = ("north", "south", "east", "west")
-INDUSTRIES = ("health care and schools", "farming and food processing", "logistics and warehouses",
-              "small factories", "retail and restaurants", "the state university",
-              "insurance offices", "the regional hospital")
-LANDMARKS = ("county fairgrounds", "old mill museum", "lakefront park", "historic courthouse",
-             "railroad depot", "botanic garden", "summer music festival", "covered bridge")
-TRANSIT = ("City Transit", "County Connect", "Metro Link", "Valley Bus", "Lakes Transit")
-STREETS = ("Main Street", "Washington Avenue", "Lincoln Road", "Park Boulevard", "Mill Street",
-           "Church Street", "Depot Road", "College Avenue", "River Drive", "Market Street")
-HISTORY = ("began as a railroad stop in the 1850s", "grew up around a grain mill on the river",
-           "started as a stagecoach stop on the old post road", "was a lumber town until 1900",
-           "grew quickly after the interstate opened in the 1960s",
-           "was laid out around a courthouse square", "boomed when the canal opened",
-           "started as a farming settlement of German immigrants")
-SERVICES = ("a public library with free Wi-Fi", "a community health center",
-            "a farmers market on Saturday mornings", "a YMCA with an indoor pool",
-            "a small regional airport", "a community college campus", "miles of bike trails",
-            "a minor-league ballpark", "a county hospital with an emergency room",
-            "a historic downtown theater")
-PARKING = ("free in the public garage", "metered on the street", "easy in the clinic lot",
-           "limited downtown on weekdays")
-CLINIC_WORDS = (("Lakeside", "Northfield", "Bright", "Clearwater", "Summit", "Harbor", "Meadow",
-                 "Evergreen", "Bluestem", "Riverbend"),
-                ("Mind", "Mood", "Wellness", "Behavioral", "Neuro", "Renewal", "Balance",
-                 "Horizon"),
-                ("Health", "Clinic", "Center", "Care", "Partners"))
+
+def _words(key: str) -> tuple[Any, ...]:
+    return tuple(tuple(v) if isinstance(v, list) else v for v in _DATA[key])
+
+
+SECOND_THERAPY: tuple[str, str, str] = tuple(_DATA["second_therapy"])  # type: ignore[assignment]
+STATES = tuple((i, name, code, tuple(geo)) for i, name, code, geo in _DATA["states"])
+PREFIXES, SUFFIXES, COUNTIES, RIVERS, SIDES = (_words(k) for k in (
+    "prefixes", "suffixes", "counties", "rivers", "sides"))
+INDUSTRIES, LANDMARKS, TRANSIT, STREETS, HISTORY, SERVICES, PARKING = (_words(k) for k in (
+    "industries", "landmarks", "transit", "streets", "history", "services", "parking"))
+CLINIC_WORDS = _words("clinic_words")
 
 
 def pick(options: tuple[Any, ...], *key: object) -> Any:

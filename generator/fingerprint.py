@@ -9,12 +9,13 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-from jinja2 import Environment, meta
+from jinja2 import Environment
 
 from generator import __version__
 from generator.content import FACETS, ContentTree, EntryRef
 from generator.i18n import LOCALE_DIR
 from generator.plan import DocumentSpec
+from generator.templating import template_closure
 
 TOOLS = ("weasyprint", "pydyf", "fonttools", "tinycss2", "jinja2", "markdown-it-py", "nh3")
 
@@ -93,13 +94,6 @@ class Fingerprinter:
         return Path(source[1])
 
     def _closure(self, name: str) -> list[str]:
-        """The template and every template it extends, includes or imports, transitively."""
         if name not in self._templates:
-            seen = [name]
-            for current in seen:
-                source = self._env.loader.get_source(self._env, current)[0]  # type: ignore[union-attr]
-                for ref in meta.find_referenced_templates(self._env.parse(source)):
-                    if ref is not None and ref not in seen:
-                        seen.append(ref)
-            self._templates[name] = sorted(seen)
+            self._templates[name] = sorted(template_closure(self._env, name))
         return self._templates[name]

@@ -5,8 +5,8 @@ a document's templates are its own template and everything that extends, include
 the stylesheet and fonts go into every document. This module answers the reverse question a
 CMS webhook asks: "entry X changed → these documents".
 
-Nodes are strings: ``therapy:ketamine``, ``clinic:prairie-mind@es`` (a translation overlay),
-``logo:prairie-mind``, ``template:page.html.j2``, ``static:carepress.css``.
+Nodes are strings: ``therapy:<id>``, ``clinic:<id>@es`` (a translation overlay),
+``logo:<clinic id>``, ``template:page.html.j2``, ``static:carepress.css``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from jinja2 import Environment, meta
+from jinja2 import Environment
 from pydantic import BaseModel
 
 from generator.content import FACETS, ContentTree, EntryRef
 from generator.plan import STATIC_FILES, DocumentSpec, plan_documents
+from generator.templating import template_closure
 
 
 def entry_node(kind: str, entry_id: str, lang: str = "") -> str:
@@ -81,13 +82,7 @@ class _TemplateClosures:
 
     def of(self, name: str) -> list[str]:
         if name not in self._cache:
-            seen = [name]
-            for current in seen:
-                source = self._env.loader.get_source(self._env, current)[0]  # type: ignore[union-attr]
-                for ref in meta.find_referenced_templates(self._env.parse(source)):
-                    if ref is not None and ref not in seen:
-                        seen.append(ref)
-            self._cache[name] = seen
+            self._cache[name] = template_closure(self._env, name)
         return self._cache[name]
 
 

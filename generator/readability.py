@@ -27,7 +27,7 @@ _MEASURES: dict[str, Callable[[str], float]] = {
 @dataclass(frozen=True)
 class Grade:
     what: str
-    """e.g. 'handout prairie-mind/ketamine/es' or 'therapies/ketamine.yaml summary'."""
+    """e.g. 'handout <clinic>/<therapy>/es' or 'therapies/<therapy>.yaml summary'."""
     lang: str
     grade: float
     limit: float | None = None

@@ -6,7 +6,7 @@ from functools import partial
 from pathlib import Path
 
 import jinja2
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, meta, select_autoescape
 
 from generator.errors import TemplateError
 from generator.i18n import SOURCE_LANGUAGE, long_date, translations
@@ -40,6 +40,17 @@ def check_templates(env: Environment) -> None:
             env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"templates/{name}:{exc.lineno}: {exc.message}") from exc
+
+
+def template_closure(env: Environment, name: str) -> list[str]:
+    """The template and every template it extends, includes or imports, transitively."""
+    seen = [name]
+    for current in seen:
+        source = env.loader.get_source(env, current)[0]  # type: ignore[union-attr]
+        for ref in meta.find_referenced_templates(env.parse(source)):
+            if ref is not None and ref not in seen:
+                seen.append(ref)
+    return seen
 
 
 def render_template(env: Environment, name: str, context: dict[str, object]) -> str:
