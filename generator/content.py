@@ -39,7 +39,7 @@ LineMap = dict[tuple[str | int, ...], int]
 
 @dataclass(frozen=True)
 class EntryRef:
-    """Names one content entry, e.g. clinic:prairie-mind.
+    """Names one content entry, e.g. clinic:<id>.
 
     A facet narrows the dependency to some fields (see FACETS), so that a page listing a
     clinic is not re-rendered when only that clinic's colours or protocol change.

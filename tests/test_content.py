@@ -140,3 +140,20 @@ def test_a_new_city_is_one_new_file(content, tmp_path):
          lambda d: d["locations"].append("joliet"))
     tree = load_content(content)
     assert tree.clinics_serving("joliet", "ketamine") == ["riverwalk-wellness"]
+
+
+def test_no_therapy_place_or_clinic_is_named_in_code_or_templates():
+    """Therapies, places and clinics are data: a new one is a content file, never a code edit."""
+    from tests.conftest import CONTENT
+
+    repo = CONTENT.parent
+    tree = load_content(CONTENT, ("en", "es"))
+    entries = [*tree.therapies.items(), *tree.locations.items(), *tree.clinics.items()]
+    words = {w.lower() for eid, entry in entries for w in (eid, entry.name) if len(w) >= 4}
+    sources = [p for folder in ("generator", "cli", "worker", "api", "templates")
+               for p in (repo / folder).rglob("*")
+               if p.suffix in {".py", ".j2", ".css", ".po", ".svg"} and p.is_file()]
+    assert len(sources) > 20
+    hits = [f"{p.relative_to(repo)}: {w}" for p in sources
+            for w in words if w in p.read_text(encoding="utf-8").lower()]
+    assert hits == []
