@@ -39,7 +39,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def _stop_group(process: subprocess.Popen[bytes], grace: float = 20) -> None:
+def stop_group(process: subprocess.Popen[bytes], grace: float = 20) -> None:
     """SIGTERM the process group we started, SIGKILL it if it does not go."""
     if process.poll() is not None:
         return
@@ -98,13 +98,21 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> RedisServer:
+    def start(self) -> None:
+        """Start (or, after stop(), restart on the same port and folder) and wait for PONG."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.folder)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_for(self._answers, 15, "redis-server to answer")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_group(self.process)
+
+    def __enter__(self) -> RedisServer:
+        self.start()
         return self
 
     def _answers(self) -> bool:
@@ -124,8 +132,7 @@ class RedisServer:
         return proc_cpu_ticks(self.process.pid) / CLOCK_TICKS if self.process else 0.0
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
-            _stop_group(self.process)
+        self.stop()
 
 
 class Worker:
@@ -184,7 +191,7 @@ class Worker:
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
-            _stop_group(self.process)
+            stop_group(self.process)
 
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
@@ -285,4 +292,4 @@ class Chromium:
             with contextlib.suppress(Exception):
                 self._ws.close()
         if self.process is not None:
-            _stop_group(self.process, grace=10)
+            stop_group(self.process, grace=10)

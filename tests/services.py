@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -11,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+from bench.services import RedisServer, stop_group
 from tests.conftest import REPO
+
+__all__ = ["RedisServer", "Worker", "cli", "free_port", "service_env", "stop_group", "wait_for"]
 
 
 def free_port() -> int:
@@ -27,39 +29,6 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.05) -> No
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class RedisServer:
-    """A redis-server of our own on a free port, so a test may stop and restart it."""
-
-    def __init__(self, folder: Path) -> None:
-        if shutil.which("redis-server") is None:
-            raise RuntimeError("redis-server is not installed (scripts/setup.sh installs it)")
-        self.port = free_port()
-        self.folder = folder
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self.answers, 10, "redis-server to answer")
-
-    def answers(self) -> bool:
-        result = subprocess.run(["redis-cli", "-p", str(self.port), "ping"],
-                                capture_output=True, text=True, check=False)
-        return result.stdout.strip() == "PONG"
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
 
 
 def service_env(redis_url: str, content: Path, queue: str, **extra: str) -> dict[str, str]:
@@ -96,12 +65,7 @@ class Worker:
         self.handle.close()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_group(self.process)
         self.handle.close()
 
 

@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ from api.signatures import (
 )
 from generator.settings import Settings
 from tests.conftest import REPO, manifest, snapshot
-from tests.services import RedisServer, Worker, free_port, service_env, wait_for
+from tests.services import Worker, free_port, service_env, stop_group, wait_for
 
 KEY = b"carepress-test-webhook-key-32byt"
 OLD_KEY = b"carepress-old-webhook-key-32byte"
@@ -183,13 +182,7 @@ class Server:
             return False
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        stop_group(self.process)
         self.handle.close()
 
 
@@ -236,14 +229,6 @@ def changed_documents(before: dict[str, Any], after: dict[str, Any]) -> set[str]
     new = {e["path"]: (e["sha256"], e["inputs"]) for e in after["documents"]}
     return {e["document"] for e in before["documents"] + after["documents"]
             if old.get(e["path"]) != new.get(e["path"])}
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

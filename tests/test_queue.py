@@ -17,14 +17,6 @@ from tests.services import RedisServer, Worker, cli, free_port, service_env, wai
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def queue() -> str:
     """A queue of the test's own, so no worker of another test takes its tasks."""
