@@ -7,27 +7,12 @@ import it twice under `python -m cli.main`); it reads the settings the group put
 from __future__ import annotations
 
 import logging
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
 
-from generator.errors import CarepressError, ContentError
+from cli.reporting import reported_errors
+from generator.errors import CarepressError
 from generator.settings import Settings
-
-
-@contextmanager
-def _one_line_errors(ctx: click.Context) -> Iterator[None]:
-    try:
-        yield
-    except (CarepressError, ValueError) as exc:
-        if ctx.obj["debug"]:
-            raise
-        lines = exc.lines() if isinstance(exc, ContentError) else [str(exc)]
-        for line in lines:
-            click.echo(f"carepress: error: {line}", err=True)
-        sys.exit(1)
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -49,7 +34,7 @@ def serve_command(ctx: click.Context, host: str | None, port: int | None,
     Without $CAREPRESS_BROKER_URL it renders in-process (the embedded default); with it,
     on the Celery workers."""
     settings = _settings(ctx)
-    with _one_line_errors(ctx):
+    with reported_errors(ctx.obj["debug"], ValueError):
         import uvicorn
 
         from api.app import create_app
@@ -72,7 +57,7 @@ def token_group() -> None:
 def token_create(ctx: click.Context, clinic: str) -> None:
     """Print a new token for CLINIC, once, alone on the last line."""
     settings = _settings(ctx)
-    with _one_line_errors(ctx):
+    with reported_errors(ctx.obj["debug"], ValueError):
         from api.tokens import create_token
         from generator.content import load_content
 
@@ -91,7 +76,7 @@ def token_create(ctx: click.Context, clinic: str) -> None:
 def token_revoke(ctx: click.Context, clinic: str) -> None:
     """Revoke every token of CLINIC."""
     settings = _settings(ctx)
-    with _one_line_errors(ctx):
+    with reported_errors(ctx.obj["debug"], ValueError):
         from api.tokens import revoke_tokens
 
         count = revoke_tokens(settings.state_dir, clinic)

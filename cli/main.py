@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from cli.reporting import reported_errors
 from generator import governance
 from generator.build import (
     BuildReport,
@@ -22,7 +23,7 @@ from generator.build import (
     stale_documents,
 )
 from generator.content import load_content
-from generator.errors import CarepressError, ContentError
+from generator.errors import CarepressError
 from generator.plan import DocumentKey
 from generator.project import Project, load_project
 from generator.redline import compare, snapshot_of
@@ -34,22 +35,6 @@ if TYPE_CHECKING:
     from generator.checks import QualityReport
 
 KINDS = ("handout", "consent", "page", "sitemap")
-
-
-@contextmanager
-def reported_errors(debug: bool) -> Iterator[None]:
-    """Turn a carepress error into one clear line per problem and exit 1; --debug shows all."""
-    try:
-        yield
-    except CarepressError as exc:
-        if debug:
-            raise
-        lines = exc.lines() if isinstance(exc, ContentError) else [str(exc)]
-        for line in lines:
-            click.echo(f"carepress: error: {line}", err=True)
-        if isinstance(exc, ContentError) and len(lines) > 1:
-            click.echo(f"carepress: {len(lines)} problems; nothing was written", err=True)
-        sys.exit(1)
 
 
 def content_option(f: Callable[..., Any]) -> Callable[..., Any]:
