@@ -157,7 +157,8 @@ def _pages_per_second(renderer: DocumentRenderer, pages: list[DocumentSpec]) -> 
     for spec in pages:
         renderer.render(spec)
     first = time.perf_counter() - start
-    rates, total = [], 0.0
+    rates: list[float] = []
+    total = 0.0
     while len(rates) < 3 or total < 1.0:
         start = time.perf_counter()
         for spec in pages:

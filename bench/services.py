@@ -235,7 +235,9 @@ class Chromium:
             raise RuntimeError(f"Chromium exited with status {process.returncode}")
         port = int(port_file.read_text().split()[0])
         wait_for(lambda: self._page_socket(port) is not None, 30, "a Chromium page target")
-        self._ws = self._websocket.create_connection(self._page_socket(port),
+        socket = self._page_socket(port)
+        assert socket is not None
+        self._ws = self._websocket.create_connection(socket,
                                                      suppress_origin=True, timeout=60)
         self.call("Page.enable")
         return self

@@ -29,7 +29,7 @@ def _words(key: str) -> tuple[Any, ...]:
     return tuple(tuple(v) if isinstance(v, list) else v for v in _DATA[key])
 
 
-SECOND_THERAPY: tuple[str, str, str] = tuple(_DATA["second_therapy"])  # type: ignore[assignment]
+SECOND_THERAPY: tuple[str, str, str] = tuple(_DATA["second_therapy"])
 STATES = tuple((i, name, code, tuple(geo)) for i, name, code, geo in _DATA["states"])
 PREFIXES, SUFFIXES, COUNTIES, RIVERS, SIDES = (_words(k) for k in (
     "prefixes", "suffixes", "counties", "rivers", "sides"))

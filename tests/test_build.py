@@ -204,3 +204,27 @@ def test_undecodable_logo_fails_both_documents_never_renders_without_it(content,
                                      for kind in ("consent", "handout") for lang in ("en", "es")]
     assert all("Failed to load image" in e for e in report.failed.values())
     assert "handout/prairie-mind/ketamine/en" in report.built
+
+
+def test_compiled_templates_are_shared_and_an_edited_template_is_compiled_again(tmp_path):
+    import shutil
+
+    from generator.templating import _compiled_templates, make_environment
+    from templates import TEMPLATES_DIR
+
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, templates)
+    cache = _compiled_templates()
+    assert cache is not None, "no template cache on this machine"
+    first = make_environment(templates, "en")
+    assert first.bytecode_cache is cache
+    bucket = cache.get_bucket(first, "sitemap.xml.j2", str(templates / "sitemap.xml.j2"),
+                              (templates / "sitemap.xml.j2").read_text())
+    first.get_template("sitemap.xml.j2")
+    assert Path(cache._get_cache_filename(bucket)).is_file()  # type: ignore[attr-defined]
+
+    page = templates / "sitemap.xml.j2"
+    page.write_text(page.read_text().replace("<urlset", "<!-- edited -->\n<urlset", 1))
+    again = make_environment(templates, "en")  # a reload: a new environment, same files
+    rendered = again.get_template("sitemap.xml.j2").render(urls=[])
+    assert "<!-- edited -->" in rendered
