@@ -90,16 +90,24 @@ def queue_runner(app: Celery, settings: Settings, batch_ids: list[str] | None = 
 
 
 def _follow(app: Celery, settings: Settings, pending: dict[str, Job]) -> Iterator[JobResult]:
-    server = _server_id(settings)
+    # One client for the whole batch: it reconnects by itself after an error, and a new
+    # connection per poll cost a TCP handshake ten times a second.
+    with broker_client(settings) as client:
+        yield from _follow_with(app, settings, client, pending)
+
+
+def _follow_with(app: Celery, settings: Settings, client: redis.Redis,
+                 pending: dict[str, Job]) -> Iterator[JobResult]:
+    server = _server_id(client)
     while pending:
         try:
             finished = _ready(app, list(pending))
-            now = _server_id(settings)
+            now = _server_id(client)
             if now != server:  # Redis restarted: the queue it held in memory may be gone
                 _send(app, settings, list(pending.values()))
                 server = now
         except (redis.RedisError, OSError, OperationalError):
-            if not _broker_back(settings):
+            if not _broker_back(settings, client):
                 for tid in list(pending):
                     yield JobResult(pending.pop(tid).document,
                                     error=f"broker unreachable at {settings.broker_url}")
@@ -128,17 +136,16 @@ def _ready(app: Celery, ids: list[str]) -> dict[str, JobResult | str]:
     return done
 
 
-def _server_id(settings: Settings) -> str:
-    with broker_client(settings) as client:
-        return str(client.info("server")["run_id"])
+def _server_id(client: redis.Redis) -> str:
+    return str(client.info("server")["run_id"])
 
 
-def _broker_back(settings: Settings) -> bool:
+def _broker_back(settings: Settings, client: redis.Redis) -> bool:
     """Wait up to `broker_wait` seconds for Redis to answer again."""
     deadline = time.monotonic() + settings.broker_wait
     while time.monotonic() < deadline:
         try:
-            _server_id(settings)
+            _server_id(client)
             return True
         except (redis.RedisError, OSError):
             time.sleep(0.5)
