@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 
 from babel.dates import format_date
@@ -56,12 +56,15 @@ def untranslated(lang: str) -> list[str]:
     return [str(m.id) for m in _catalog(lang) if m.id and (not m.string or m.fuzzy)]
 
 
+@lru_cache(maxsize=256)
 def long_date(value: dt.date, lang: str) -> str:
+    """Documents show a handful of review dates, each on hundreds of pages."""
     return format_date(value, format="long", locale=lang)
 
 
+@cache
 def language_name(lang: str) -> str:
-    """A language's name in that language, e.g. 'español'."""
+    """A language's name in that language, e.g. 'español' (asked twice by every page)."""
     from babel import Locale
 
     return str(Locale.parse(lang).get_display_name(lang))

@@ -39,6 +39,9 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         bytecode_cache=_compiled_templates(),
+        # A project's templates are the ones its inputs hashes were computed from; a process
+        # sees edited templates by loading the project again, never half-way through a build.
+        auto_reload=False,
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(md=markdown_block, md_inline=markdown_inline, plain=plain_text,

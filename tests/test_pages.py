@@ -306,3 +306,16 @@ def test_page_lists_no_clinic_that_does_not_serve_it(project, page_list):
         for cid, clinic in tree.clinics.items():
             if cid not in serving:
                 assert clinic.name not in text, f"{page.path} lists {cid}, which does not serve it"
+
+
+def test_links_between_outputs_are_what_posixpath_relpath_gives(project):
+    import posixpath
+
+    from generator.context import relative
+
+    paths = sorted({o.path for spec in project.specs for o in spec.outputs})
+    paths.append("site/assets/carepress.css")
+    pairs = list(itertools.product(paths, paths))
+    assert len(pairs) > 100
+    for start, target in pairs:
+        assert relative(start, target) == posixpath.relpath(target, posixpath.dirname(start))

@@ -87,6 +87,27 @@ def test_worker_killed_mid_batch_then_a_new_worker_finishes_it(redis_server, con
     assert len(documents) == len(manifest(expected)["documents"])
 
 
+def test_a_message_lost_with_its_worker_is_sent_again(redis_server, content, tmp_path, queue):
+    """A worker killed between taking a message off the queue and recording it as
+    unacknowledged loses it for good (kombu's Redis transport); the build sends it again."""
+    expected = tmp_path / "expected"
+    run_build(content, expected)
+    env = service_env(redis_server.url, content, queue)
+    out = tmp_path / "out"
+    build = cli(env, "build", "--queue", "--out", str(out), "--quiet")
+    client = redis.Redis.from_url(f"{redis_server.url}/0")
+    wait_for(lambda: client.llen(queue) > 0, 60, "the batch to be queued")
+    taken = client.rpop(queue)  # what a worker dying right after BRPOP would leave behind
+    assert taken is not None
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        _stdout, stderr = finish(build, timeout=120)
+    finally:
+        worker.stop()
+    assert build.returncode == 0, stderr
+    assert snapshot(out) == snapshot(expected)
+
+
 def test_redis_restart_mid_batch_loses_nothing(tmp_path, content, queue):
     add_clinics(content, 6)
     expected = tmp_path / "expected"

@@ -30,7 +30,7 @@ def make_app(settings: Settings | None = None) -> Celery:
         task_time_limit=settings.task_time_limit,
         # Redis hands an unacknowledged task to another worker after this many seconds; it is
         # above the hard limit (checked by Settings) so a slow render never runs twice at once.
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        broker_transport_options=_transport_options(settings),
         # Recycle pool children so a leak in a native library cannot grow without bound.
         worker_max_tasks_per_child=settings.max_tasks_per_child,
         worker_max_memory_per_child=settings.max_memory_per_child_kb,
@@ -43,6 +43,20 @@ def make_app(settings: Settings | None = None) -> Celery:
         worker_hijack_root_logger=False,
     )
     return app
+
+
+def _transport_options(settings: Settings) -> dict[str, int]:
+    visibility = settings.visibility_timeout
+    return {
+        "visibility_timeout": visibility,
+        # kombu 5.7 looks for the messages of lost workers every 10 s but scans Redis only on
+        # every 10th look: a lost task came back up to ~100 s after its visibility timeout.
+        "unacked_restore_interval": max(1, min(10, visibility // 2)),
+        "unacked_restore_throttle": 1,
+        # A worker killed while holding the scan's lock stopped every scan until the lock
+        # expired (5 min by default); a scan takes milliseconds.
+        "unacked_mutex_expire": min(300, max(10, visibility)),
+    }
 
 
 app = make_app()

@@ -21,6 +21,10 @@ from generator.settings import Settings
 from worker.app import TASK_NAME
 
 POLL_SECONDS = 0.1
+STALL_SECONDS = 10.0
+"""No result for this long: look for tasks whose message is gone (see _lost)."""
+UNACKED_KEY = "unacked"
+"""kombu's Redis transport keeps delivered, unacknowledged messages in this hash (default)."""
 BATCH_KEY = "carepress:batch:{}"
 ATTEMPTS_KEY = "carepress:attempts:{}"
 """Deliveries of one task in this batch (worker/tasks.py counts them)."""
@@ -59,13 +63,14 @@ def enqueue(app: Celery, settings: Settings, jobs: list[Job]) -> str:
     return batch
 
 
-def _send(app: Celery, settings: Settings, jobs: list[Job]) -> None:
+def _send(app: Celery, settings: Settings, jobs: list[Job], reset_attempts: bool = True) -> None:
     # The attempts of an earlier batch are not this one's: without the reset, the fourth
     # forced build of unchanged content within a day gave up on every document.
     if not jobs:
         return
-    with broker_client(settings) as client:
-        client.delete(*(ATTEMPTS_KEY.format(task_id(j)) for j in jobs))
+    if reset_attempts:
+        with broker_client(settings) as client:
+            client.delete(*(ATTEMPTS_KEY.format(task_id(j)) for j in jobs))
     for job in jobs:
         tid = task_id(job)
         # An old result under this id belongs to a render that was already published.
@@ -99,6 +104,7 @@ def _follow(app: Celery, settings: Settings, pending: dict[str, Job]) -> Iterato
 def _follow_with(app: Celery, settings: Settings, client: redis.Redis,
                  pending: dict[str, Job]) -> Iterator[JobResult]:
     server = _server_id(client)
+    progress, missing = time.monotonic(), set[str]()
     while pending:
         try:
             finished = _ready(app, list(pending))
@@ -106,6 +112,15 @@ def _follow_with(app: Celery, settings: Settings, client: redis.Redis,
             if now != server:  # Redis restarted: the queue it held in memory may be gone
                 _send(app, settings, list(pending.values()))
                 server = now
+            if finished:
+                progress, missing = time.monotonic(), set()
+            elif time.monotonic() - progress > STALL_SECONDS:
+                gone = _lost(client, settings, set(pending))
+                # Gone at two checks a second apart: not a message caught mid-delivery.
+                lost, missing = gone & missing, gone - missing
+                if lost:  # never delivered, so not an attempt: the counters stay
+                    _send(app, settings, [pending[t] for t in lost], reset_attempts=False)
+                progress = time.monotonic() - STALL_SECONDS + 1.0
         except (redis.RedisError, OSError, OperationalError):
             if not _broker_back(settings, client):
                 for tid in list(pending):
@@ -118,6 +133,20 @@ def _follow_with(app: Celery, settings: Settings, client: redis.Redis,
             yield outcome if isinstance(outcome, JobResult) else JobResult(job.document,
                                                                            error=outcome)
         time.sleep(POLL_SECONDS)
+
+
+def _lost(client: redis.Redis, settings: Settings, ids: set[str]) -> set[str]:
+    """Tasks whose message is neither queued nor held by a worker: kombu's Redis transport
+    loses a message when its worker dies between taking it off the queue and recording it as
+    unacknowledged (celery/celery#4354), and nothing would ever send it again."""
+    queued = [json.loads(raw) for raw in client.lrange(settings.queue, 0, -1)]
+    unacked = [json.loads(raw)[0] for raw in client.hvals(UNACKED_KEY)]
+    return ids - {_message_task(m) for m in queued + unacked}
+
+
+def _message_task(message: Any) -> str | None:
+    headers = message.get("headers") if isinstance(message, dict) else None
+    return headers.get("id") if isinstance(headers, dict) else None
 
 
 def _ready(app: Celery, ids: list[str]) -> dict[str, JobResult | str]:
