@@ -139,14 +139,22 @@ def _lost(client: redis.Redis, settings: Settings, ids: set[str]) -> set[str]:
     """Tasks whose message is neither queued nor held by a worker: kombu's Redis transport
     loses a message when its worker dies between taking it off the queue and recording it as
     unacknowledged (celery/celery#4354), and nothing would ever send it again."""
-    queued = [json.loads(raw) for raw in client.lrange(settings.queue, 0, -1)]
-    unacked = [json.loads(raw)[0] for raw in client.hvals(UNACKED_KEY)]
-    return ids - {_message_task(m) for m in queued + unacked}
+    queued = [_message_task(raw) for raw in client.lrange(settings.queue, 0, -1)]
+    # An unacknowledged entry is [message, exchange, routing key]; other apps' entries may be
+    # anything, and only ids of this batch matter.
+    held = [_message_task(raw, unacked=True) for raw in client.hvals(UNACKED_KEY)]
+    return ids - set(queued) - set(held)
 
 
-def _message_task(message: Any) -> str | None:
-    headers = message.get("headers") if isinstance(message, dict) else None
-    return headers.get("id") if isinstance(headers, dict) else None
+def _message_task(raw: bytes | str, unacked: bool = False) -> str | None:
+    try:
+        message = json.loads(raw)
+        if unacked:
+            message = message[0]
+        task = message["headers"]["id"]
+    except (ValueError, LookupError, TypeError):
+        return None
+    return task if isinstance(task, str) else None
 
 
 def _ready(app: Celery, ids: list[str]) -> dict[str, JobResult | str]:
