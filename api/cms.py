@@ -8,14 +8,13 @@ the field named by CAREPRESS_CMS_ID_FIELD (default "slug") holds the entry id.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from api.signatures import Rejected
 from generator.content import KINDS
-from generator.schema import SLUG_PATTERN
+from generator.ids import id_problem
 from generator.settings import Settings
 
 STRAPI_SYSTEM_FIELDS = {"id", "documentId", "createdAt", "updatedAt", "publishedAt", "locale",
@@ -55,9 +54,10 @@ def normalize(scheme: str, payload: Any, headers: Mapping[str, str], settings: S
 
 
 def _slug(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not re.match(SLUG_PATTERN, value):
-        raise PayloadError(f"{where} must be lowercase words joined by '-', e.g. north-side")
-    return value
+    problem = id_problem(value)
+    if problem:
+        raise PayloadError(f"{where} {problem}")
+    return str(value)
 
 
 def _generic(payload: dict[str, Any]) -> Change | Ignored:

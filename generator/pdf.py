@@ -12,6 +12,7 @@ from typing import Any
 
 from generator.errors import FetchError, RenderError
 from generator.fetcher import resolve_allowed
+from generator.logos import LOGO_TYPES, read_logo
 
 log = logging.getLogger("carepress")
 PRINT_STYLESHEETS = ("carepress.css", "print.css")
@@ -101,8 +102,11 @@ def _make_fetcher(weasyprint: Any, roots: tuple[Path, ...]) -> Any:
         def fetch(self, url: str, headers: Any = None) -> Any:
             path = resolve_allowed(url, roots)
             mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            # An image is a logo: drawn from the bytes checked now, not from those checked
+            # when the tree was loaded (the file may have been replaced since).
+            data = read_logo(path) if path.suffix.lower() in LOGO_TYPES else path.read_bytes()
             return weasyprint.urls.URLFetcherResponse(
-                path.as_uri(), path.read_bytes(), headers={"Content-Type": mime})
+                path.as_uri(), data, headers={"Content-Type": mime})
 
     return AssetFetcher(fail_on_errors=True, allowed_protocols=("file",))
 

@@ -8,8 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
+from generator.ids import EntryId
+
+Slug = EntryId
 Text = Annotated[str, Field(min_length=1)]
 """Markdown: rendered by generator.markup, never trusted as HTML."""
 

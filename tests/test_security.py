@@ -284,9 +284,9 @@ def set_logo(content: Path, filename: str, data: bytes) -> None:
 
 
 LOGO_CASES = {  # case: (file name, bytes, a word the refusal must contain)
-    "svg-file-href": ("bad.svg", SVG.format('<image href="file:///etc/passwd"/>').encode(),
+    "svg-file-href": ("bad.svg", SVG.format('<use href="file:///etc/passwd"/>').encode(),
                       "file:///etc/passwd"),
-    "svg-xlink-href": ("bad.svg", SVG.format('<image xlink:href="http://127.0.0.1/x"/>').encode(),
+    "svg-xlink-href": ("bad.svg", SVG.format('<use xlink:href="http://127.0.0.1/x"/>').encode(),
                        "http://127.0.0.1"),
     "svg-script": ("bad.svg", SVG.format("<script>alert(1)</script>").encode(), "script"),
     "png-bomb": ("bad.png", png_bytes(50000, 50000, pixels=False), "50000x50000"),
