@@ -24,6 +24,7 @@ from generator.content import FOLDERS, KINDS, ContentTree, EntryRef, load_conten
 from generator.errors import ContentError, Problem
 from generator.graph import Impact, change_impact
 from generator.i18n import SOURCE_LANGUAGE
+from generator.logos import logo_problem
 from generator.settings import Settings
 from generator.translation import localize
 
@@ -209,9 +210,20 @@ def _translations(tree: ContentTree, change: Change, model: BaseModel,
     return found
 
 
-def check_entry(change: Change) -> None:
-    """Raise ContentError with the field errors of the entry itself (answered 422)."""
+def check_entry(change: Change, root: Path | None = None) -> None:
+    """Raise ContentError with the field errors of the entry itself (answered 422), and, given
+    the content root, the problem of the logo file a clinic names."""
     if change.data is not None:
         problems = entry_problems(change.kind, change.id, change.data)
+        if not problems and root is not None and change.kind == "clinic":
+            problems = _logo_problems(root, change.id, str(change.data["logo"]))
         if problems:
             raise ContentError(problems)
+
+
+def _logo_problems(root: Path, clinic_id: str, logo: str) -> list[Problem]:
+    folder = (root / FOLDERS["clinic"]).resolve()
+    problem = logo_problem((folder / logo).resolve(), folder)
+    if problem is None:
+        return []
+    return [Problem(f"{FOLDERS['clinic']}/{clinic_id}.yaml", "logo", f"{logo}: {problem}")]

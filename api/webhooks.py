@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import time
@@ -14,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from api.cms import Change, Ignored, PayloadError, normalize
 from api.content import check_entry
+from api.jsonbody import BodyError, parse_json
 from api.models import BatchStatus, ErrorBody, GenericWebhook, WebhookAccepted, WebhookAcknowledged
 from api.signatures import Rejected, Verified, verify_contentful, verify_standard, verify_strapi
 from api.state import AppState
@@ -117,11 +117,11 @@ def authenticate(state: AppState, method: str, path: str, headers: Mapping[str, 
 def _process(state: AppState, verified: Verified, headers: Mapping[str, str], body: bytes,
              now: float) -> JSONResponse:
     try:
-        payload = json.loads(body)
+        payload = parse_json(body)
         outcome = normalize(verified.scheme, payload, headers, state.settings,
                             state.cms_ids.known, now)
-    except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
-        return _answer(422, {"detail": f"malformed JSON: {exc}"})
+    except BodyError as exc:
+        return _answer(422, {"detail": str(exc)})
     except PayloadError as exc:
         return _answer(422, {"detail": f"unexpected payload: {exc}"})
     except Rejected as exc:
@@ -134,7 +134,7 @@ def _process(state: AppState, verified: Verified, headers: Mapping[str, str], bo
 
 def _accept(state: AppState, change: Change) -> JSONResponse:
     try:
-        check_entry(change)
+        check_entry(change, state.settings.content_dir)
     except ContentError as exc:
         return _answer(422, {"detail": f"invalid {change.kind} {change.id!r}",
                              "problems": _problems(exc.problems)})

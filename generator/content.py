@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from generator.contrast import brand_problems
 from generator.errors import ContentError, Problem
 from generator.i18n import SOURCE_LANGUAGE
-from generator.ids import id_problem
+from generator.ids import id_problem, printable
 from generator.logos import logo_problem
 from generator.schema import Clinic, Location, Therapy
 from generator.translation import localize
@@ -204,7 +204,7 @@ def _display(path: Path, root: Path) -> str:
 def _load_entry(path: Path, shown: str, model: type[M], problems: list[Problem]) -> M | None:
     problem = id_problem(path.stem)
     if problem:
-        problems.append(Problem(shown, "", f"file name {problem}"))
+        problems.append(Problem(printable(shown), "", f"file name {problem}"))
         return None
     data = _read_yaml(path, shown, problems)
     if data is None:

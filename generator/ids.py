@@ -30,6 +30,11 @@ def id_problem(value: object) -> str | None:
     return None
 
 
+def printable(text: str) -> str:
+    """The text with control characters escaped, so a refused name stays on one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def check_id(value: str) -> str:
     """A pydantic validator: raises ValueError with the rule."""
     problem = id_problem(value)
