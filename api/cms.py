@@ -20,6 +20,8 @@ from generator.settings import Settings
 STRAPI_SYSTEM_FIELDS = {"id", "documentId", "createdAt", "updatedAt", "publishedAt", "locale",
                         "localizations", "createdBy", "updatedBy", "created_at", "updated_at",
                         "published_at"}
+CONTENTFUL_ID_MAX_LENGTH = 64
+"""Contentful's own limit for entry ids."""
 
 
 class PayloadError(Exception):
@@ -87,6 +89,8 @@ def _contentful(payload: dict[str, Any], topic: str, settings: Settings,
     sys_ = payload.get("sys")
     if not isinstance(sys_, dict) or not isinstance(sys_.get("id"), str):
         raise PayloadError("sys.id missing")
+    if len(sys_["id"]) > CONTENTFUL_ID_MAX_LENGTH:  # it is remembered in the state folder
+        raise PayloadError(f"sys.id longer than {CONTENTFUL_ID_MAX_LENGTH} characters")
     action = parts[2]
     if action in ("unpublish", "delete"):
         known = cms_ids.get(f"contentful:{sys_['id']}")

@@ -17,12 +17,14 @@ from typing import Any
 import httpx
 import yaml
 
-from api.signatures import sign_standard
+from api.signatures import sign_contentful, sign_standard
 from tests.conftest import REPO
 from tests.services import stop_group, wait_for
 
 KEY = b"carepress-edges-webhook-key-32by"
 SECRETS = "whsec_" + base64.b64encode(KEY).decode()
+STRAPI_SECRET = "strapi-edges-shared-secret"
+CONTENTFUL_SECRET = "ce" * 32
 PORTS = range(18500, 18600)
 """This suite's own port range on the shared machine."""
 
@@ -44,7 +46,9 @@ class LocalApi:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPRESS_")}
         self.env.update({"CAREPRESS_CONTENT_DIR": str(content), "CAREPRESS_OUT_DIR": str(out),
                          "CAREPRESS_STATE_DIR": str(tmp / "state"),
-                         "CAREPRESS_WEBHOOK_SECRETS": SECRETS})
+                         "CAREPRESS_WEBHOOK_SECRETS": SECRETS,
+                         "CAREPRESS_STRAPI_SECRET": STRAPI_SECRET,
+                         "CAREPRESS_CONTENTFUL_SECRET": CONTENTFUL_SECRET})
         self.port = free_port_in_range()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / "server.log"
@@ -79,6 +83,21 @@ class LocalApi:
         headers = {"webhook-id": delivery, "webhook-timestamp": str(when),
                    "webhook-signature": sign_standard(KEY, delivery, when, body),
                    "content-type": "application/json"}
+        return self.client.post("/v1/webhooks/cms", content=body, headers=headers)
+
+    def strapi(self, payload: Any) -> httpx.Response:
+        return self.client.post("/v1/webhooks/cms", json=payload,
+                                headers={"Authorization": f"Bearer {STRAPI_SECRET}"})
+
+    def contentful(self, payload: Any, topic: str) -> httpx.Response:
+        body = json.dumps(payload).encode()
+        headers = {"x-contentful-topic": topic,
+                   "x-contentful-timestamp": str(int(time.time() * 1000)),
+                   "x-contentful-signed-headers":
+                       "x-contentful-topic,x-contentful-timestamp,x-contentful-signed-headers",
+                   "content-type": "application/vnd.contentful.management.v1+json"}
+        headers["x-contentful-signature"] = sign_contentful(
+            CONTENTFUL_SECRET, "POST", "/v1/webhooks/cms", headers, body)
         return self.client.post("/v1/webhooks/cms", content=body, headers=headers)
 
     def token(self, clinic: str) -> str:

@@ -4,6 +4,7 @@ not JSON. Each is a 422 naming the field or the parser's reason, and nothing is 
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 import sys
@@ -78,6 +79,27 @@ def test_a_5000_character_id_is_refused_at_once_naming_the_field(api):
     [problem] = answer.json()["problems"]
     assert (problem["field"], problem["message"]) == (
         "therapies.0", f"must be at most {ID_MAX_LENGTH} characters (got 5000)")
+    unchanged(api, before)
+
+
+def test_strapi_and_contentful_ids_follow_the_same_rule(api):
+    before = snapshot(api.content)
+    now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    data = api.entry("locations", "naperville")
+    for slug, reason in (("west-side\n", "must be lowercase words joined by '-', e.g. north-side"),
+                         ("w" * 5000, f"must be at most {ID_MAX_LENGTH} characters (got 5000)")):
+        answer = api.strapi({"event": "entry.publish", "createdAt": now, "model": "location",
+                             "entry": {"id": 7, "publishedAt": now, "slug": slug, **data}})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"] == f"unexpected payload: entry.slug {reason}"
+        fields = {k: {"en-US": v} for k, v in {**data, "slug": slug}.items()}
+        answer = api.contentful({"sys": {"id": "E1", "contentType": {"sys": {"id": "location"}}},
+                                 "fields": fields}, "ContentManagement.Entry.publish")
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"] == f"unexpected payload: fields.slug {reason}"
+    answer = api.contentful({"sys": {"id": "E" * 5000}}, "ContentManagement.Entry.unpublish")
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == "unexpected payload: sys.id longer than 64 characters"
     unchanged(api, before)
 
 
