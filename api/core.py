@@ -21,7 +21,7 @@ import yaml
 from api.cms import Change
 from generator.build import build, in_process_runner
 from generator.content import FOLDERS, load_content
-from generator.errors import CarepressError, ContentError, Problem, StorageError
+from generator.errors import BuildBusyError, CarepressError, ContentError, Problem
 from generator.project import load_project
 from generator.settings import Settings
 from generator.storage import atomic_write
@@ -177,10 +177,8 @@ def run_build(settings: Settings, queued: bool) -> BuildResult:
         project = load_project(settings)
         runner = _queue_runner(settings) if queued else in_process_runner(project)
         report = build(project, settings.out_dir, runner)
-    except StorageError as exc:
-        if str(exc).endswith("another build is running"):
-            return BuildResult(busy=True)
-        return BuildResult(error=str(exc))
+    except BuildBusyError:
+        return BuildResult(busy=True)
     except CarepressError as exc:
         return BuildResult(error=str(exc))
     return BuildResult(tuple(report.built), dict(report.failed), tuple(report.removed))
