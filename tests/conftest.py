@@ -47,7 +47,7 @@ def published_files(out: Path, pattern: str = "*") -> list[Path]:
     """Every published file below an output folder, as a reader reaches it (through the links
     to the current release; Path.rglob does not follow links), carepress's own folders left
     out."""
-    found = []
+    found: list[Path] = []
     for current, dirs, files in os.walk(out, followlinks=True):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".carepress"))
         found.extend(Path(current) / name for name in sorted(files)
