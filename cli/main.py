@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cli.reporting import reported_errors
-from generator import governance
+from generator import gate, governance
 from generator.build import (
     BuildReport,
     Job,
@@ -93,7 +93,7 @@ def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | 
     with reported_errors(ctx.obj["debug"]):
         if no_wait and not use_queue:
             raise click.UsageError("--no-wait needs --queue")
-        project = load_project(settings)
+        project = gate.admit(settings)
         if strict:
             from generator.checks import quality_report  # textstat is slow to import
 
@@ -299,7 +299,7 @@ def validate_command(ctx: click.Context, content_dir: Path | None, out_dir: Path
     with reported_errors(ctx.obj["debug"]):
         from generator.checks import quality_report  # textstat is slow to import
 
-        project = load_project(settings)
+        project = gate.admit(settings)
         report = quality_report(project, settings.out_dir, (today or dt.datetime.now()).date())
     tree = project.tree
     click.echo(f"ok: {len(tree.therapies)} therapies, {len(tree.locations)} locations, "

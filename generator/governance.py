@@ -33,9 +33,14 @@ def _shown(tree: ContentTree, kind: str, entry_id: str) -> str:
     return str(Path(tree.root.name) / tree.files[EntryRef(kind, entry_id)].relative_to(tree.root))
 
 
-def problems(tree: ContentTree, record: dict[str, Any]) -> list[Problem]:
+def problems(tree: ContentTree, record: dict[str, Any],
+             only: EntryRef | None = None) -> list[Problem]:
+    """Consent text or protocol wording changed under a published version (of `only`, or of
+    every entry)."""
     found = []
     for tid, therapy in tree.therapies.items():
+        if only is not None and only != EntryRef("therapy", tid):
+            continue
         known = record["therapies"].get(tid, {}).get(therapy.consent_version)
         if known and known["hash"] != therapy_text_hash(therapy):
             found.append(Problem(_shown(tree, "therapy", tid), "consent_version",
@@ -43,6 +48,8 @@ def problems(tree: ContentTree, record: dict[str, Any]) -> list[Problem]:
                                  f"{therapy.consent_version} was published; give it a new "
                                  "consent_version (patients may need to consent again)"))
     for cid, clinic in tree.clinics.items():
+        if only is not None and only != EntryRef("clinic", cid):
+            continue
         for tid, protocol in clinic.protocols.items():
             known = record["protocols"].get(cid, {}).get(tid, {}).get(str(protocol.revision))
             if known and known["hash"] != protocol_hash(clinic, tid):

@@ -133,8 +133,11 @@ def _switch(root: Path, name: str, destination: str) -> None:
     tmp = root / f".carepress-link-{name}{PARTIAL}{owner_tag()}"
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(destination)
+    target = root / name
+    if target.is_dir() and not target.is_symlink():  # a copy that followed the links
+        target.rename(root / f"{LEGACY}{name}")
     faults.point(f"switch {name}")
-    tmp.replace(root / name)
+    tmp.replace(target)
 
 
 def _ensure_link(root: Path, name: str) -> None:
