@@ -36,7 +36,8 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
-            state.pipeline.stop()
+            state.pipeline.stop(grace=settings.stop_timeout)
+            state.save()
 
     app = FastAPI(title="carepress", version=__version__, lifespan=lifespan,
                   description="CMS webhooks that regenerate exactly the documents depending on "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.signatures import Rejected
+from generator.changes import Change
 from generator.content import KINDS
 from generator.ids import id_problem
 from generator.settings import Settings
@@ -26,17 +27,6 @@ CONTENTFUL_ID_MAX_LENGTH = 64
 
 class PayloadError(Exception):
     """The payload is not of a shape we accept (answered 422 with this reason)."""
-
-
-@dataclass(frozen=True)
-class Change:
-    kind: str
-    id: str
-    data: dict[str, Any] | None
-    """The entry's fields as in its content file; None deletes the entry."""
-    cms_id: str = ""
-    """The CMS's own id of the entry, remembered so that an unpublish (which may carry only
-    that id) finds the entry again."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,17 @@ def _check_colour(value: str) -> str:
 
 Colour = Annotated[str, AfterValidator(_check_colour)]
 
+LOGO_SUFFIXES = (".svg", ".png")
+
+
+def _check_logo_name(value: str) -> str:
+    if not value.lower().endswith(LOGO_SUFFIXES):
+        raise ValueError(f"logo {value!r} must name an .svg or .png file")
+    return value
+
+
+LogoName = Annotated[str, Field(min_length=1), AfterValidator(_check_logo_name)]
+
 
 class Strict(BaseModel):
     """Unknown keys are typos, and typos in medical content must not pass silently."""
@@ -158,7 +169,7 @@ class Protocol(Strict):
 
 class Clinic(Strict):
     name: Text
-    logo: Text
+    logo: LogoName
     logo_alt: Text
     colors: Colours
     contact: Contact
