@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
@@ -27,6 +29,8 @@ LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
 SVG_MAX_ELEMENTS = 5000
 SVG_MAX_DEPTH = 32
 """WeasyPrint draws an SVG recursively: a deep tree would exhaust its stack."""
+SVG_MAX_DRAWN = 10000
+"""Elements drawn once references (<use>, url(#id)) are followed."""
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -140,7 +144,7 @@ def svg_problem(data: bytes) -> str | None:
         return f"line {parser.CurrentLineNumber}: {exc}"
     except expat.ExpatError as exc:
         return f"not a well-formed SVG ({expat.ErrorString(exc.code)}, line {exc.lineno})"
-    return None
+    return checker.drawn_problem()
 
 
 def _declared_encoding(data: bytes) -> str | None:
@@ -148,10 +152,23 @@ def _declared_encoding(data: bytes) -> str | None:
     return found.group(1).decode("ascii", "replace").strip().lower() if found else None
 
 
+@dataclass
+class _Subtree:
+    """An element with what it contains: drawing it draws `size` elements, plus what it
+    references (by href or url(#id))."""
+
+    id: str | None
+    size: int = 1
+    references: list[str] = field(default_factory=list)
+
+
 class _SvgChecker:
     def __init__(self) -> None:
         self.depth = 0
         self.elements = 0
+        self.open: list[_Subtree] = []
+        self.ids: dict[str, _Subtree] = {}
+        self.root = _Subtree(None)
 
     def attach(self, parser: Any) -> None:
         parser.StartDoctypeDeclHandler = self.doctype
@@ -184,9 +201,81 @@ class _SvgChecker:
             if problem:
                 joint = " " if problem.startswith("is not") else ": "
                 raise _Refused(f"<{local}> attribute {_shown(attribute)}{joint}{problem}")
+        self.open.append(_Subtree(attributes.get("id"), 1, list(_references(attributes))))
 
     def end(self, _name: str) -> None:
         self.depth -= 1
+        done = self.open.pop()
+        if done.id is not None:  # a repeated id counts as both elements: never less
+            known = self.ids.setdefault(done.id, _Subtree(done.id, 0))
+            known.size += done.size
+            known.references += done.references
+        parent = self.open[-1] if self.open else self.root
+        parent.size += done.size
+        parent.references += done.references
+
+    def drawn_problem(self) -> str | None:
+        """Refuse reference loops (WeasyPrint fails on them, vaguely) and references that
+        multiply into more than SVG_MAX_DRAWN drawn elements (a 'billion laughs' of <use>)."""
+        sizes: dict[str, int] = {}
+        for start in self.ids:
+            loop = _measure(start, self.ids, sizes)
+            if loop:
+                return f"references loop through #{loop} (an element that draws itself)"
+        drawn = self.root.size + sum(sizes.get(ref, 0) for ref in self.root.references)
+        if drawn > SVG_MAX_DRAWN:
+            return f"draws more than {SVG_MAX_DRAWN} elements through its references"
+        return None
+
+
+def _measure(start: str, ids: dict[str, _Subtree], sizes: dict[str, int]) -> str | None:
+    """Fill `sizes` (elements drawn, capped) for `start` and what it references, without
+    recursion; returns an id on a loop."""
+    if start in sizes:
+        return None
+    visiting = {start}
+    stack = [(start, iter(ids[start].references))]
+    while stack:
+        node, pending = stack[-1]
+        child = next(pending, None)
+        if child is None:
+            stack.pop()
+            visiting.discard(node)
+            own = ids[node]
+            total = own.size + sum(sizes.get(ref, 0) for ref in own.references)
+            sizes[node] = min(total, SVG_MAX_DRAWN + 1)
+        elif child in visiting:
+            return child
+        elif child in ids and child not in sizes:
+            visiting.add(child)
+            stack.append((child, iter(ids[child].references)))
+    return None
+
+
+def _references(attributes: dict[str, str]) -> Iterator[str]:
+    """The ids an element's (already checked) attributes point at."""
+    for name, value in attributes.items():
+        local = _split(name)[1]
+        if local == "href":
+            yield value[1:]
+        elif local == "style":
+            for item in tinycss2.parse_blocks_contents(value, skip_comments=True):
+                if item.type == "declaration":
+                    yield from _url_targets(item.value)
+        elif "url" in value.lower() or "\\" in value:
+            yield from _url_targets(tinycss2.parse_component_value_list(value))
+
+
+def _url_targets(tokens: list[Any]) -> Iterator[str]:
+    for token in tokens:
+        if token.type == "url":
+            yield token.value.strip()[1:]
+        elif token.type == "function" and token.lower_name == "url":
+            yield from (t.value[1:] for t in token.arguments if t.type == "string")
+        elif token.type == "function":
+            yield from _url_targets(token.arguments)
+        elif token.type in ("() block", "[] block"):
+            yield from _url_targets(token.content)
 
 
 def _split(name: str) -> tuple[str, str]:

@@ -85,6 +85,17 @@ BAD: dict[str, tuple[bytes, str]] = {  # case: (file, the end of the one-line re
     "no-namespace": (b'<svg width="8" height="8"><script>alert(1)</script></svg>',
                      'line 1: the root element <svg> is not an <svg> in the SVG namespace '
                      '(xmlns="http://www.w3.org/2000/svg")'),
+    "use-loop": (svg('<defs><g id="a"><use href="#b"/></g><g id="b"><use href="#a"/></g></defs>'
+                     '<use href="#a"/>'),
+                 "references loop through #a (an element that draws itself)"),
+    "pattern-loop": (svg('<pattern id="p" width="8" height="8" patternUnits="userSpaceOnUse">'
+                         '<rect width="4" height="4" fill="url(#p)"/></pattern>'
+                         '<rect width="64" height="64" fill="url(#p)"/>'),
+                     "references loop through #p (an element that draws itself)"),
+    "use-billion-laughs": (svg("<defs>" + '<g id="a0"><rect width="1" height="1"/></g>' + "".join(
+        f'<g id="a{i}">' + f'<use href="#a{i - 1}"/>' * 10 + "</g>" for i in range(1, 7))
+        + '</defs><use href="#a6"/>'),
+        "draws more than 10000 elements through its references"),
 }
 
 
