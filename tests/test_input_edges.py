@@ -155,6 +155,10 @@ def test_document_requests_use_the_same_id_rule(api, token):
         assert answer.status_code == 422, answer.text
         assert answer.json()["problems"] == [
             {"file": "request", "field": "body.therapy", "message": message, "line": None}]
+    lang = api.client.post("/v1/documents", json={"therapy": therapy, "kind": "consent",
+                                                  "lang": "en\n"}, headers=auth)
+    assert lang.status_code == 422, lang.text
+    assert [p["field"] for p in lang.json()["problems"]] == ["body.lang"]
     schema: dict[str, Any] = api.client.get("/openapi.json").json()
     therapy_schema = schema["components"]["schemas"]["DocumentRequest"]["properties"]["therapy"]
     assert therapy_schema["maxLength"] == ID_MAX_LENGTH
