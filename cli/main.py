@@ -16,10 +16,10 @@ from cli.reporting import reported_errors
 from generator import gate, governance
 from generator.build import (
     BuildReport,
-    Job,
     Progress,
     build,
     in_process_runner,
+    make_jobs,
     stale_documents,
 )
 from generator.content import load_content
@@ -141,9 +141,7 @@ def _enqueue_only(project: Project, force: bool) -> None:
     from worker import batches
 
     settings = project.settings
-    stale = stale_documents(project, OutputStore(settings.out_dir), force)
-    jobs = [Job(s.key.id, project.hashes[s.key.id], str(settings.content_dir.resolve()),
-                str(settings.out_dir.resolve())) for s in stale]
+    jobs = make_jobs(project, stale_documents(project, OutputStore(settings.out_dir), force))
     batch = batches.enqueue(_celery(settings), settings, jobs)
     click.echo(f"queued {len(jobs)} documents")
     click.echo(batch)
