@@ -56,8 +56,10 @@ def _link_text(text: str, country: str) -> str:
 
 
 def link_phones(html: str, country: str) -> Markup:
-    """Rendered HTML with every phone number outside a link made a `tel:` link."""
-    parts = _TAG.split(str(html))
+    """Rendered HTML with every phone number outside a link made a `tel:` link.
+
+    Plain text (not Markup) is escaped first: it is text, whatever it looks like."""
+    parts = _TAG.split(str(escape(html)))
     depth = 0
     for index, part in enumerate(parts):
         if index % 2:
