@@ -244,7 +244,7 @@ class _PageScan:
         self.open: list[int | None] = []
         self.untied: dict[int, tuple[int, float]] = {}  # MCID → (index of its BDC, text y)
         self.texts: dict[int, str] = {}
-        self.flip, self.shift = 1.0, 0.0  # the page's first `cm`: CSS px → points
+        self.flip, self.shift = 1.0, 0.0  # y in points from the page's CSS px
 
     def step(self, index: int, operands: list[Any], operator: str) -> None:
         mcid = self.open[-1] if self.open else None
@@ -255,8 +255,10 @@ class _PageScan:
             self.open.append(None)
         elif operator == "EMC" and self.open:
             self.open.pop()
-        elif operator == "cm" and index < 4:
-            self.flip, self.shift = float(operands[3]), float(operands[5])
+        elif operator == "cm" and not self.texts and not self.untied:
+            # The page's own transforms, before any content: compose their vertical parts.
+            self.flip, self.shift = (self.flip * float(operands[3]),
+                                     self.flip * float(operands[5]) + self.shift)
         elif operator == "Tf":
             self._set_font(str(operands[0]))
         elif operator == "Tm" and mcid in self.untied:
@@ -322,18 +324,39 @@ def _element_text(element: pikepdf.Dictionary, page_texts: dict[tuple[int, int],
     return memo[key]
 
 
+def _holding(texts: list[tuple[pikepdf.Dictionary, str]], wanted: str) -> list[pikepdf.Dictionary]:
+    """The element holding exactly `wanted` (the outermost: first in tree order), or the run of
+    same-type elements a page break split it into (WeasyPrint makes one element per page)."""
+    for element, text in texts:
+        if text == wanted and "/Lang" not in element:
+            return [element]
+    for index, (element, text) in enumerate(texts):
+        if not text or "/Lang" in element or not wanted.startswith(text):
+            continue
+        run, joined = [element], text
+        for other, more in texts[index + 1:]:
+            if other.S != element.S or not more:
+                continue
+            if not wanted.startswith(joined + more):
+                break
+            run.append(other)
+            joined += more
+            if joined == wanted:
+                return run
+    return []
+
+
 def _set_languages(elements: list[pikepdf.Dictionary], hints: Hints,
                    page_texts: dict[tuple[int, int], dict[int, str]]) -> None:
     memo: dict[tuple[int, int], str] = {}
     texts = [(e, _fold(_element_text(e, page_texts, None, memo))) for e in elements]
     for lang, passage in hints.passages:
-        wanted = _fold(passage)
-        # The outermost element holding exactly the passage: the first in tree order.
-        match = next((e for e, text in texts if text == wanted and "/Lang" not in e), None)
-        if match is None:
+        run = _holding(texts, _fold(passage))
+        if not run:
             raise RenderError(f"finishing pass: no element holds the {lang} passage "
-                              f"{passage[:60]!r} (split across pages?)")
-        match.Lang = pikepdf.String(lang)
+                              f"{passage[:60]!r}")
+        for element in run:
+            element.Lang = pikepdf.String(lang)
 
 
 def _set_scopes(elements: list[pikepdf.Dictionary]) -> None:

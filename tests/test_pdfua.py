@@ -154,6 +154,8 @@ def test_running_footer_and_page_numbers_are_artifacts(built: Path) -> None:
                            and isinstance(props, pikepdf.Dictionary)
                            and props.get("/Type") == "/Pagination"]
                 assert footers, f"{path} page {index + 1}: no pagination artifact"
+                # print.css has only a bottom margin box: the footer with the page number.
+                assert {str(f.get("/Subtype")) for f in footers} == {"/Footer"}
                 for tag, props in sequences:
                     if isinstance(props, pikepdf.Dictionary) and "/MCID" in props:
                         owner = owners[int(props.MCID)]
