@@ -19,7 +19,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from tests.pdflayout import (
-    PAGE_NUMBER,
     Line,
     Margins,
     Page,
@@ -70,34 +69,38 @@ def documents(built: Path) -> list[tuple[Path, list[Page]]]:
     return [(p, read_pages(p)) for p in found]
 
 
-def test_footer_never_runs_into_the_page_number(built: Path) -> None:
-    margins = print_margins()
-    for path, pages in documents(built):
-        for page in pages:
-            found = page_number_box(page, margins)
-            assert found, f"{path} page {page.number}: no page number in the footer"
-            text, number = found
-            assert text.split()[1] == str(page.number), f"{path}: {text} on page {page.number}"
-            for line in footer_lines(page, margins):
-                for word, box in line.words:
-                    if box.overlaps(number) and word in text.split():
-                        continue  # the page number's own words
-                    assert not box.overlaps(number, gap=2.0), (
-                        f"{path} page {page.number}: footer word {word!r} touches {text!r}")
+def footer_problems(path: Path, pages: list[Page], margins: Margins) -> list[str]:
+    problems = []
+    for page in pages:
+        found = page_number_box(page, margins)
+        if not found:
+            problems.append(f"{path} page {page.number}: no page number in the footer")
+            continue
+        text, number = found
+        if text.split()[1] != str(page.number):
+            problems.append(f"{path}: {text} on page {page.number}")
+        for line in footer_lines(page, margins):
+            for word, box in line.words:
+                if box.overlaps(number) and word in text.split():
+                    continue  # the page number's own words
+                if box.overlaps(number, gap=2.0):
+                    problems.append(f"{path} page {page.number}: {word!r} touches {text!r}")
+    return problems
 
 
-def test_no_text_outside_the_margins(built: Path) -> None:
-    margins = print_margins()
-    for path, pages in documents(built):
-        for page in pages:
-            for line in page.lines:
-                for word, box in line.words:
-                    where = f"{path} page {page.number}: {word!r} at {box}"
-                    assert box.x0 >= margins.left - SLACK, where
-                    assert box.x1 <= page.width - margins.right + SLACK, where
-                    assert box.y0 >= EDGE and box.y1 <= page.height - EDGE, where
-            for line in body_lines(page, margins):
-                assert line.box.y0 >= margins.top - 2 * SLACK, f"{path}: {line.text!r}"
+def margin_problems(path: Path, pages: list[Page], margins: Margins) -> list[str]:
+    problems = []
+    for page in pages:
+        for line in page.lines:
+            for word, box in line.words:
+                if not (box.x0 >= margins.left - SLACK
+                        and box.x1 <= page.width - margins.right + SLACK
+                        and box.y0 >= EDGE and box.y1 <= page.height - EDGE):
+                    problems.append(f"{path} page {page.number}: {word!r} at {box}")
+        problems += [f"{path} page {page.number}: {line.text!r} in the top margin"
+                     for line in body_lines(page, margins)
+                     if line.box.y0 < margins.top - 2 * SLACK]
+    return problems
 
 
 def _alone_at_bottom(lines: list[Line], headings: set[str]) -> bool:
@@ -106,44 +109,106 @@ def _alone_at_bottom(lines: list[Line], headings: set[str]) -> bool:
     return len(last) > 3 and any(h.endswith(last) for h in headings)
 
 
-def test_no_heading_or_sources_line_alone_at_a_page_edge(built: Path) -> None:
-    margins = print_margins()
-    for path, pages in documents(built):
-        headings = headings_of(path)
-        assert headings, f"{path}: no headings found in its HTML"
-        for page in pages:
-            lines = body_lines(page, margins)
-            if page.number < len(pages):
-                assert not _alone_at_bottom(lines, headings), (
-                    f"{path} page {page.number} ends with the heading {lines[-1].text!r}")
-            if page.number > 1:
-                assert not CITED.match(lines[0].text), (
-                    f"{path} page {page.number} opens with {lines[0].text!r}")
+def edge_problems(path: Path, pages: list[Page], margins: Margins,
+                  headings: set[str]) -> list[str]:
+    problems = []
+    for page in pages:
+        lines = body_lines(page, margins)
+        if page.number < len(pages) and _alone_at_bottom(lines, headings):
+            problems.append(f"{path} page {page.number} ends with the heading {lines[-1].text!r}")
+        if page.number > 1 and lines and CITED.match(lines[0].text):
+            problems.append(f"{path} page {page.number} opens with {lines[0].text!r}")
+    return problems
 
 
 def first_block_height(page: Page, margins: Margins) -> float:
-    """Height of the next page's first block: its lines down to the first gap wider than one
-    line (paragraph, list item, table row and the heading kept with it)."""
-    lines = [ln for ln in body_lines(page, margins) if not PAGE_NUMBER.match(ln.text)]
-    top = lines[0].box.y0
-    bottom = lines[0].box.y1
+    """Height of a page's first block: its lines down to the first gap wider than one line
+    (a paragraph, list item or table row, with a heading just above it)."""
+    lines = body_lines(page, margins)
+    if not lines:
+        return 0.0
+    top, bottom = lines[0].box.y0, lines[0].box.y1
     for previous, line in itertools.pairwise(lines):
-        height = previous.box.y1 - previous.box.y0
-        if line.box.y0 - previous.box.y1 > height:
+        if line.box.y0 - previous.box.y1 > previous.box.y1 - previous.box.y0:
             break
         bottom = max(bottom, line.box.y1)
     return bottom - top
 
 
+def fill_problems(path: Path, pages: list[Page], margins: Margins) -> list[str]:
+    problems = []
+    for page, following in itertools.pairwise(pages):
+        share = fill(page, margins)
+        left = (1 - share) * (page.height - margins.top - margins.bottom)
+        if share < MIN_FILL and first_block_height(following, margins) <= left:
+            problems.append(f"{path} page {page.number} is {share:.0%} full, and the next "
+                            "page's first block would have fitted")
+    return problems
+
+
+def check_all(path: Path, pages: list[Page]) -> list[str]:
+    margins = print_margins()
+    return (footer_problems(path, pages, margins) + margin_problems(path, pages, margins)
+            + edge_problems(path, pages, margins, headings_of(path))
+            + fill_problems(path, pages, margins))
+
+
+def test_footer_never_runs_into_the_page_number(built: Path) -> None:
+    margins = print_margins()
+    problems = [p for path, pages in documents(built)
+                for p in footer_problems(path, pages, margins)]
+    assert not problems, "\n".join(problems)
+
+
+def test_no_text_outside_the_margins(built: Path) -> None:
+    margins = print_margins()
+    problems = [p for path, pages in documents(built)
+                for p in margin_problems(path, pages, margins)]
+    assert not problems, "\n".join(problems)
+
+
+def test_no_heading_or_sources_line_alone_at_a_page_edge(built: Path) -> None:
+    margins = print_margins()
+    problems = []
+    for path, pages in documents(built):
+        headings = headings_of(path)
+        assert headings, f"{path}: no headings found in its HTML"
+        problems += edge_problems(path, pages, margins, headings)
+    assert not problems, "\n".join(problems)
+
+
 def test_no_page_but_the_last_is_mostly_blank(built: Path) -> None:
     margins = print_margins()
-    for path, pages in documents(built):
-        for page, following in itertools.pairwise(pages):
-            share = fill(page, margins)
-            if share >= MIN_FILL:
-                continue
-            area = page.height - margins.top - margins.bottom
-            left = (1 - share) * area
-            assert first_block_height(following, margins) > left, (
-                f"{path} page {page.number} is {share:.0%} full, and the next page's first "
-                "block would have fitted")
+    problems = [p for path, pages in documents(built)
+                for p in fill_problems(path, pages, margins)]
+    assert not problems, "\n".join(problems)
+
+
+BAD_LAYOUT = """<!DOCTYPE html><html lang="en"><head><title>bad</title></head><body>
+<div class="pdf-footer"><span>A footer running into</span><span style="margin-left: -3em">
+Page <span class="page-number"></span> of <span class="page-count"></span></span></div>
+<p>A short first page.</p>
+<h2 style="break-after: auto">A heading left behind</h2>
+<p style="break-before: page">Sources: [1]</p>
+<p style="margin-left: -1in">Text pushed into the left margin.</p>
+</body></html>"""
+
+
+def test_the_checks_catch_a_bad_layout(tmp_path: Path) -> None:
+    """The same checks on a document laid out badly on purpose: each one fires."""
+    from generator.pdf import PdfRenderer
+    from templates import STATIC_DIR
+
+    renderer = PdfRenderer(STATIC_DIR, (STATIC_DIR,), strict=True)
+    html = BAD_LAYOUT
+    pdf = tmp_path / "handout.pdf"
+    pdf.write_bytes(renderer.render(html, STATIC_DIR.as_uri() + "/", "badlayout", "bad"))
+    pdf.with_suffix(".html").write_text(html)
+    margins = print_margins()
+    pages = read_pages(pdf)
+    assert footer_problems(pdf, pages, margins)
+    assert margin_problems(pdf, pages, margins)
+    edges = edge_problems(pdf, pages, margins, headings_of(pdf))
+    assert any("ends with the heading" in p for p in edges)
+    assert any("opens with 'Sources: [1]'" in p for p in edges)
+    assert fill_problems(pdf, pages, margins)
