@@ -33,6 +33,8 @@ from fontTools.ttLib import TTFont
 from generator.errors import RenderError
 
 FIELD_FONT_NAME = "CarepressFieldFont"
+_MARKING_OPERATORS = frozenset({"BDC", "BMC", "EMC", "cm", "Tm"})
+_ALL_OPERATORS = _MARKING_OPERATORS | {"Tf", "Tj", "TJ", "'", '"'}
 XHTML = "{http://www.w3.org/1999/xhtml}"
 _HEX = re.compile(r"<([0-9A-Fa-f]+)>")
 
@@ -236,9 +238,10 @@ class _PageScan:
     the rest (for /Lang). `owned` maps each MCID of the page to whether its structure element
     is in the tree."""
 
-    def __init__(self, fonts: pikepdf.Object, owned: dict[int, bool]) -> None:
+    def __init__(self, fonts: pikepdf.Object, owned: dict[int, bool], read_text: bool) -> None:
         self.fonts_resource = fonts
         self.owned = owned
+        self.wanted = _ALL_OPERATORS if read_text else _MARKING_OPERATORS
         self.fonts: dict[str, tuple[int, dict[int, str]]] = {}
         self.font: tuple[int, dict[int, str]] | None = None
         self.open: list[int | None] = []
@@ -247,6 +250,8 @@ class _PageScan:
         self.flip, self.shift = 1.0, 0.0  # y in points from the page's CSS px
 
     def step(self, index: int, operands: list[Any], operator: str) -> None:
+        if operator not in self.wanted:
+            return
         mcid = self.open[-1] if self.open else None
         if operator == "BDC" and isinstance(operands[1], pikepdf.Dictionary) \
                 and "/MCID" in operands[1]:
@@ -279,15 +284,20 @@ class _PageScan:
 
 
 def _finish_page(pdf: pikepdf.Pdf, page: pikepdf.Page, owned: dict[int, bool],
-                 texts: dict[int, str]) -> list[int]:
+                 texts: dict[int, str] | None) -> list[int]:
     """Turn marked content tied to no element into pagination artifacts; returns their MCIDs
-    and adds the text of the others to `texts`."""
-    scan = _PageScan(page.obj.Resources.get("/Font", pikepdf.Dictionary()), owned)
+    and, if `texts` is given, adds the text of the others to it (decoding text is most of the
+    pass's time, so it is done only while a passage is still to be found)."""
+    fonts = page.obj.Resources.get("/Font", pikepdf.Dictionary())
+    scan = _PageScan(fonts, owned, read_text=texts is not None)
     instructions = pikepdf.parse_content_stream(page)
     for index, instruction in enumerate(instructions):
         if isinstance(instruction, pikepdf.ContentStreamInstruction):
-            scan.step(index, list(instruction.operands), str(instruction.operator))
-    texts.update(scan.texts)
+            operator = str(instruction.operator)
+            if operator in scan.wanted:
+                scan.step(index, list(instruction.operands), operator)
+    if texts is not None:
+        texts.update(scan.texts)
     height = float(page.mediabox[3])
     for index, y in scan.untied.values():
         # WeasyPrint's only content tied to no element is that of the page-margin boxes.
@@ -346,17 +356,20 @@ def _holding(texts: list[tuple[pikepdf.Dictionary, str]], wanted: str) -> list[p
     return []
 
 
-def _set_languages(elements: list[pikepdf.Dictionary], hints: Hints,
-                   page_texts: dict[tuple[int, int], dict[int, str]]) -> None:
+def _set_languages(elements: list[pikepdf.Dictionary], passages: list[tuple[str, str]],
+                   page_texts: dict[tuple[int, int], dict[int, str]]) -> list[tuple[str, str]]:
+    """Give /Lang to the elements holding each passage; returns the passages not found (yet:
+    only the pages read so far have text)."""
     memo: dict[tuple[int, int], str] = {}
     texts = [(e, _fold(_element_text(e, page_texts, None, memo))) for e in elements]
-    for lang, passage in hints.passages:
+    missing = []
+    for lang, passage in passages:
         run = _holding(texts, _fold(passage))
         if not run:
-            raise RenderError(f"finishing pass: no element holds the {lang} passage "
-                              f"{passage[:60]!r}")
+            missing.append((lang, passage))
         for element in run:
             element.Lang = pikepdf.String(lang)
+    return missing
 
 
 def _set_scopes(elements: list[pikepdf.Dictionary]) -> None:
@@ -441,6 +454,7 @@ def finish(data: bytes, hints: Hints, field_font: FieldFont | None) -> bytes:
         in_tree = {e.objgen for e in elements}
         nums = _parent_tree(root)
         page_texts: dict[tuple[int, int], dict[int, str]] = {}
+        pending = list(hints.passages)
         for index, page in enumerate(pdf.pages):
             position = 2 * index
             if int(nums[position]) != index:
@@ -448,11 +462,16 @@ def finish(data: bytes, hints: Hints, field_font: FieldFont | None) -> bytes:
             owners = nums[position + 1]
             owned = {mcid: isinstance(ref, pikepdf.Dictionary) and ref.objgen in in_tree
                      for mcid, ref in enumerate(owners)}
-            texts: dict[int, str] = {}
+            texts: dict[int, str] | None = {} if pending else None
             for mcid in _finish_page(pdf, page, owned, texts):
                 owners[mcid] = None
-            page_texts[page.obj.objgen] = texts
-        _set_languages(elements, hints, page_texts)
+            if texts is not None:
+                page_texts[page.obj.objgen] = texts
+                pending = _set_languages(elements, pending, page_texts)
+        if pending:
+            lang, passage = pending[0]
+            raise RenderError(f"finishing pass: no element holds the {lang} passage "
+                              f"{passage[:60]!r}")
         _set_scopes(elements)
         _wrap_list_bodies(pdf, elements)
         _fix_figure_boxes(pdf, elements)
