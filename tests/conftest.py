@@ -66,9 +66,11 @@ def manifest(out: Path) -> dict[str, Any]:
 
 
 def pdf_pages(path: Path) -> list[str]:
-    """Text of each page, whitespace folded, so wrapped lines compare like the source."""
+    """Text of each page, whitespace folded and list bullets dropped (the PDF reads them in
+    place, the source has none), so wrapped lines and list items compare like the source."""
     reader = PdfReader(io.BytesIO(path.read_bytes()))
-    return [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+    return [" ".join(w for w in (page.extract_text() or "").split() if w != "•")
+            for page in reader.pages]
 
 
 def broken_png() -> bytes:
