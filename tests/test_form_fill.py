@@ -15,6 +15,7 @@ import pikepdf
 import pytest
 from pypdf import PdfReader
 
+from tests.conftest import published_files
 from tests.pdflayout import read_pages
 
 HARD_NAMES = {
@@ -57,7 +58,7 @@ def flatten(filled: Path, flat: Path) -> str:
 
 
 def consents(built: Path) -> list[Path]:
-    found = sorted(built.rglob("consent.pdf"))
+    found = sorted(published_files(built, "consent.pdf"))
     assert {p.parent.name for p in found} >= {"en", "es"}
     return found
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, published_files
 
 VNU = REPO / "tests" / "a11y" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 E164 = re.compile(r"^tel:(\+[1-9]\d{6,14}|\d{3})$")
@@ -30,7 +30,7 @@ def java_or_fail() -> str:
 @pytest.mark.slow
 def test_every_html_file_passes_the_nu_html_checker(built: Path) -> None:
     java = java_or_fail()
-    files = sorted(built.rglob("*.html"))
+    files = sorted(published_files(built, "*.html"))
     assert {f.name for f in files} >= {"index.html", "handout.html", "consent.html"}
     result = subprocess.run([java, "-jar", str(VNU), "--format", "json", *map(str, files)],
                             capture_output=True, text=True, timeout=300)
@@ -42,7 +42,7 @@ def test_every_html_file_passes_the_nu_html_checker(built: Path) -> None:
 
 
 def test_tel_links_are_e164(built: Path) -> None:
-    links = [(f, href) for f in sorted(built.rglob("*.html"))
+    links = [(f, href) for f in sorted(published_files(built, "*.html"))
              for href in re.findall(r'href="(tel:[^"]*)"', f.read_text(encoding="utf-8"))]
     assert links
     bad = [f"{f.relative_to(built)}: {href}" for f, href in links if not E164.match(href)]
@@ -50,7 +50,7 @@ def test_tel_links_are_e164(built: Path) -> None:
 
 
 def test_handouts_link_phone_email_and_emergency_numbers(built: Path) -> None:
-    handouts = sorted(built.rglob("handout.html"))
+    handouts = sorted(published_files(built, "handout.html"))
     assert handouts
     for path in handouts:
         html = path.read_text(encoding="utf-8")

@@ -18,6 +18,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+from tests.conftest import published_files
 from tests.pdflayout import (
     Line,
     Margins,
@@ -63,7 +64,7 @@ def headings_of(pdf: Path) -> set[str]:
 
 
 def documents(built: Path) -> list[tuple[Path, list[Page]]]:
-    found = sorted(built.rglob("*.pdf"))
+    found = sorted(published_files(built, "*.pdf"))
     assert {p.name for p in found} >= {"handout.pdf", "consent.pdf"}
     assert {p.parent.name for p in found} >= {"en", "es"}
     return [(p, read_pages(p)) for p in found]

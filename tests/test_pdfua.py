@@ -17,6 +17,8 @@ import pdfua
 import pikepdf
 import pytest
 
+from tests.conftest import published_files
+
 # pdfua 0.1.3's heading rule crashes on every heading whose /K is an array: its as_integer()
 # asks getattr(value, "is_integer"), and a pikepdf 10 Array answers with ValueError ("cannot get
 # key '/is_integer' on object of type array"), not AttributeError. The rule it would run (no
@@ -25,7 +27,7 @@ PDFUA_BROKEN_RULES = {"UA-14-001"}
 
 
 def pdfs(built: Path) -> list[Path]:
-    found = sorted(built.rglob("*.pdf"))
+    found = sorted(published_files(built, "*.pdf"))
     assert {p.name for p in found} >= {"handout.pdf", "consent.pdf"}
     return found
 
