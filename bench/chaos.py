@@ -204,9 +204,8 @@ def disk_full(tally: Tally, root: Path, content: Path, states: dict[str, Path]) 
         done = subprocess.run([sys.executable, "-m", "cli.main", "build", "--content",
                                str(content), "--out", str(out), "--quiet"], cwd=REPO,
                               capture_output=True, text=True, timeout=600, check=False)
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        tally.details["disk_full"] = {"exit": done.returncode, "stderr_lines": len(lines),
-                                      "first": lines[0] if lines else ""}
+        errors = [line for line in done.stderr.splitlines() if "error:" in line]
+        tally.details["disk_full"] = {"exit": done.returncode, "error_lines": errors}
         tally.documents_mixed += mixed(out) + (view(out) != before)
         (mount / "filler").unlink()
         if build(content, out) != 0:
