@@ -98,13 +98,15 @@ def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | 
             from generator.checks import quality_report  # textstat is slow to import
 
             quality = quality_report(project, settings.out_dir, dt.date.today())
-            failures = quality.failures(strict=True)
+            failures = quality.failures(strict=True, publishing=True)
             if failures:
                 raise CarepressError("; ".join(failures) + " (--strict: nothing published)")
         for fallback in project.tree.fallbacks:
             kind, entry_id, lang = fallback
             click.echo(f"carepress: note: {kind} {entry_id} [{lang}] shows English for "
                        f"{', '.join(project.tree.fallbacks[fallback])}", err=True)
+        for problem in (p for found in project.tree.stale.values() for p in found):
+            click.echo(f"carepress: note: {problem}", err=True)
         if use_queue:
             from worker import batches
 
@@ -204,9 +206,13 @@ def _progress_bar(quiet: bool) -> Iterator[Progress]:
 
 def _summarise(report: BuildReport, out_dir: Path) -> None:
     click.echo(f"built {len(report.built)}, unchanged {len(report.unchanged)}, "
-               f"failed {len(report.failed)}, removed {len(report.removed)} → {out_dir}")
+               f"failed {len(report.failed)}, removed {len(report.removed)}"
+               + (f", held back {len(report.held_back)}" if report.held_back else "")
+               + f" → {out_dir}")
     for document, error in sorted(report.failed.items()):
         click.echo(f"carepress: failed: {document}: {error}", err=True)
+    for document, why in sorted(report.held_back.items()):
+        click.echo(f"carepress: not published: {document}: {why}", err=True)
 
 
 @main.command("render")
@@ -317,6 +323,13 @@ def _print_report(report: QualityReport) -> None:
     click.echo(f"near-identical location pages: {len(report.doorways)}")
     for pair in report.doorways:
         click.echo(f"  {pair}")
+    click.echo(f"stale translations: {len(report.stale)}")
+    for problem in report.stale:
+        click.echo(f"  {problem}")
+    click.echo(f"awaiting a named clinical reviewer (build --strict will not publish): "
+               f"{len(report.unreviewed)}")
+    for problem in report.unreviewed:
+        click.echo(f"  {problem}")
 
 
 @main.command("consent-diff")

@@ -12,6 +12,7 @@ from typing import Any
 from generator import governance
 from generator.errors import CarepressError, StorageError, TemplateError
 from generator.fingerprint import sha256_bytes
+from generator.freshness import held_back
 from generator.plan import DocumentSpec
 from generator.project import Project
 from generator.render import DocumentRenderer
@@ -69,6 +70,8 @@ class BuildReport:
     unchanged: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
+    held_back: dict[str, str] = field(default_factory=dict)
+    """Documents not published, with why (a stale translation); their last version stays."""
 
 
 def is_current(spec: DocumentSpec, inputs: str, manifest: dict[str, ManifestEntry],
@@ -175,7 +178,8 @@ def build(project: Project, out_dir: Path, runner: Runner, force: bool = False,
         governance.check(project.tree, out_dir)
         store.clean_leftovers()
         old = store.read_manifest()
-        stale = stale_documents(project, store, force)
+        held = held_back(project.tree, project.specs)
+        stale = [s for s in stale_documents(project, store, force) if s.key.id not in held]
         content, out = str(project.settings.content_dir.resolve()), str(out_dir.resolve())
         jobs = [Job(s.key.id, project.hashes[s.key.id], content, out) for s in stale]
         results = _collect(runner(jobs), len(jobs), progress)
@@ -184,7 +188,7 @@ def build(project: Project, out_dir: Path, runner: Runner, force: bool = False,
             store.prune_staged(keep=set())
             raise TemplateError(fatal[0].error or "template error")
         governance.publish(project.tree, out_dir)
-        report = _publish(project, store, old, results)
+        report = _publish(project, store, old, results, held)
         store.prune_staged(keep=set())
     return report
 
@@ -198,13 +202,15 @@ def _collect(results: Iterable[JobResult], total: int, progress: Progress) -> li
 
 
 def _publish(project: Project, store: OutputStore, old: dict[str, ManifestEntry],
-             results: list[JobResult]) -> BuildReport:
-    report = BuildReport()
+             results: list[JobResult], held: dict[str, str]) -> BuildReport:
+    report = BuildReport(held_back=held)
     rendered = {r.document: r for r in results}
     entries: list[ManifestEntry] = []
     for spec in project.specs:
         result = rendered.get(spec.key.id)
-        if result is None:
+        if spec.key.id in held:
+            entries.extend(old[o.path] for o in spec.outputs if o.path in old)
+        elif result is None:
             report.unchanged.append(spec.key.id)
             entries.extend(old[o.path] for o in spec.outputs)
         elif result.error is not None:
