@@ -17,6 +17,8 @@ from xml.sax.saxutils import escape
 
 import yaml
 
+from generator.translation import SOURCES_KEY, reviewed_hashes, with_hashes
+
 FULL = {"clinics": 40, "locations": 60, "states": 4}
 QUICK = {"clinics": 4, "locations": 6, "states": 2}
 # Therapies and clinics are translated (copies of the demo's Spanish); the synthetic places are
@@ -105,6 +107,12 @@ def _therapies(root: Path, source: Path) -> list[str]:
         copy = re.sub(r"(?m)^name: .*$", f"name: {name}", path.read_text(encoding="utf-8"),
                       count=1)
         (root / "therapies" / f"{new_id}{lang}.yaml").write_text(copy, encoding="utf-8")
+    english = yaml.safe_load((root / "therapies" / f"{new_id}.yaml").read_text(encoding="utf-8"))
+    for path in _translations(root / "therapies" / f"{new_id}.yaml"):
+        # The renamed copy's translation is as reviewed as the demo's: record its new name.
+        text = path.read_text(encoding="utf-8")
+        hashes = reviewed_hashes("therapy", english, yaml.safe_load(text))
+        path.write_text(with_hashes(text, hashes), encoding="utf-8")
     return [first.stem, new_id]
 
 
@@ -221,11 +229,11 @@ def _clinics(root: Path, source: Path, count: int, cities: list[str],
                         "postal_code": f"{60000 + i * 37}", "country": "US"},
             "locations": sorted(served),
             "therapies": list(therapies),
-            "clinician": {"name": f"Dr. {pick(('Ana', 'Ben', 'Chen', 'Dana', 'Eli'), cid)} "
-                                  f"{pick(('Patel', 'Novak', 'Garcia', 'Kim', 'Osei'), cid, 2)}",
-                          "title": demo["clinician"]["title"]},
+            "clinician": {**demo["clinician"],
+                          "name": f"{pick(('Ana', 'Ben', 'Chen', 'Dana', 'Eli'), cid)} "
+                                  f"{pick(('Patel', 'Novak', 'Garcia', 'Kim', 'Osei'), cid, 2)}"},
             "emergency": demo["emergency"].replace(demo["contact"]["phone"], f"(555) 555-{i:04d}"),
-            "protocols": {t: {**protocol, "session_minutes": 40 + (i + n) % 5 * 10}
+            "protocols": {t: {**protocol, "session": f"{40 + (i + n) % 5 * 10} minutes"}
                           for n, t in enumerate(therapies)},
         }
         _dump(root / "clinics" / f"{cid}.yaml", clinic)
@@ -248,6 +256,8 @@ def _translated_clinic(overlay: dict[str, Any], demo: dict[str, Any], clinic: di
                                                          clinic["contact"]["phone"])
     if protocol is not None:
         data["protocols"] = {t: protocol for t in therapies}
+    # Copies of a reviewed translation: they translate this clinic's English as they stand.
+    data[SOURCES_KEY] = reviewed_hashes("clinic", clinic, data)
     return data
 
 

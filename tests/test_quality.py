@@ -210,7 +210,7 @@ def test_validate_reports_grades_worst_first_and_the_content_meets_defaults(cont
     grades = [line for line in lines if line.strip().startswith("grade")]
     assert any("handout summary prairie-mind/ketamine [en] (limit 6)" in g for g in grades)
     assert any("consent riverwalk-wellness/ketamine [es] (limit 10)" in g for g in grades)
-    assert any("therapy ketamine sections.off_label.body [es]" in g for g in grades)
+    assert any("therapy ketamine sections.approval.body [es]" in g for g in grades)
     limited = [float(g.split()[1]) - float(g.rsplit("limit ", 1)[1].rstrip(")"))
                for g in grades if "(limit" in g]
     assert limited == sorted(limited, reverse=True)
@@ -310,7 +310,7 @@ def test_changed_protocol_wording_needs_a_new_revision(content, tmp_path):
     out = tmp_path / "out"
     run_build(content, out)
     edit(content / "clinics" / "prairie-mind.yaml",
-         lambda d: d["protocols"]["ketamine"].update(fasting_hours=8))
+         lambda d: d["protocols"]["ketamine"].update(no_food_before="9 hours"))
     with pytest.raises(ContentError, match=r"protocols.ketamine.revision: the protocol wording"):
         run_build(content, out)
     edit(content / "clinics" / "prairie-mind.yaml",
