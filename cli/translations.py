@@ -25,7 +25,7 @@ def _tree(ctx: click.Context, content_dir: Path | None) -> ContentTree:
 
 
 def _entry_ref(text: str, tree: ContentTree, lang: str) -> EntryRef:
-    """'therapy:ketamine', or the path of an overlay such as therapies/ketamine.es.yaml."""
+    """'therapy:<id>', or the path of an overlay such as therapies/<id>.es.yaml."""
     kind, sep, entry_id = text.partition(":")
     if not sep:
         path = Path(text)
