@@ -275,7 +275,7 @@ def _load_entry(path: Path, shown: str, model: type[M], problems: list[Problem])
         return model.model_validate(data)
     except ValidationError as exc:
         lines = _line_map(yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader))
-        problems.extend(_problem_from(shown, error, lines) for error in exc.errors())
+        problems.extend(_problem_from(shown, error, lines, data) for error in exc.errors())
         return None
 
 
@@ -302,14 +302,30 @@ def _read_yaml(path: Path, shown: str, problems: list[Problem]) -> dict[str, Any
     return data
 
 
-def _problem_from(shown: str, error: Any, lines: LineMap) -> Problem:
+def _problem_from(shown: str, error: Any, lines: LineMap, data: Any = None) -> Problem:
     loc = tuple(error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "missing":
         message = "required field is missing"
     elif error["type"] == "extra_forbidden":
         message = "unknown field (check the spelling)"
-    return Problem(shown, ".".join(str(p) for p in loc), message, _line_of(loc, lines))
+    return Problem(shown, _field_name(loc, data), message, _line_of(loc, lines))
+
+
+def _field_name(loc: tuple[str | int, ...], data: Any) -> str:
+    """'risks.items[<id>].name' rather than a 0-based index an editor has to count."""
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        item = node[key] if isinstance(node, list) and isinstance(key, int) and \
+            key < len(node) else None
+        if isinstance(item, dict) and isinstance(item.get("id"), str) and parts:
+            parts[-1] += f"[{item['id']}]"
+        else:
+            parts.append(str(key))
+        node = item if item is not None else (
+            node.get(key) if isinstance(node, dict) else None)
+    return ".".join(parts)
 
 
 def _line_map(node: yaml.Node | None, path: tuple[str | int, ...] = ()) -> LineMap:
@@ -435,8 +451,7 @@ def _check_clinic(tree: ContentTree, cid: str, clinic: Clinic) -> Iterator[Probl
                           _line(tree, "clinic", cid, "protocols"))
     for tid in clinic.protocols:
         if tid not in clinic.therapies:
-            yield Problem(shown, f"protocols.{tid}", "protocol for a therapy the clinic lacks"
-                          f"{_did_you_mean(tid, clinic.therapies)}",
+            yield Problem(shown, f"protocols.{tid}", "protocol for a therapy the clinic lacks",
                           _line(tree, "clinic", cid, "protocols", tid))
     for field_name, message in brand_problems(clinic.colors.primary, clinic.colors.accent):
         yield Problem(shown, field_name, message,
