@@ -71,7 +71,7 @@ def all_pdfs(built: Path) -> list[Path]:
 
 def test_every_pdf_is_tagged_pdf_ua_with_title_and_language(built):
     pdfs = all_pdfs(built)
-    assert len(pdfs) == 8
+    assert len(pdfs) == 12
     for path in pdfs:
         reader = PdfReader(path)
         root = reader.trailer["/Root"]
@@ -160,11 +160,16 @@ def test_missing_therapy_translation_is_an_error_naming_entry_and_field(content)
          lambda d: d["risks"]["items"].pop("addiction"))
     with pytest.raises(ContentError) as caught:
         load_content(content, ("en", "es"))
-    assert caught.value.lines() == [
-        "content/therapies/ketamine.es.yaml: risks.items.addiction.name: missing 'es' "
-        "translation; consent forms are never generated with untranslated text",
-        "content/therapies/ketamine.es.yaml: risks.items.addiction.detail: missing 'es' "
-        "translation; consent forms are never generated with untranslated text"]
+    # Each names the Spanish file and line, and the English line it would translate.
+    english = content / "therapies" / "ketamine.yaml"
+    item = next(n for n, line in enumerate(english.read_text().splitlines(), 1)
+                if "- id: addiction" in line)
+    lines = caught.value.lines()
+    for line, (name, offset) in zip(lines, (("name", 1), ("detail", 2)), strict=True):
+        assert re.fullmatch(
+            rf"content/therapies/ketamine\.es\.yaml:\d+: risks\.items\.addiction\.{name}: "
+            rf"missing 'es' translation of content/therapies/ketamine\.yaml:{item + offset}; "
+            "consent forms are never generated with untranslated text", line), line
 
 
 def test_location_falls_back_only_when_allowed_and_is_reported(content, tmp_path):
@@ -364,6 +369,9 @@ def test_unreadable_brand_colour_is_refused(content):
          lambda d: d["colors"].update(primary="#88aacc"))
     with pytest.raises(ContentError) as caught:
         load_content(content)
+    line = next(n for n, text in enumerate(
+        (content / "clinics" / "prairie-mind.yaml").read_text().splitlines(), 1)
+        if "primary:" in text)
     assert caught.value.lines()[0].startswith(
-        "content/clinics/prairie-mind.yaml: colors.primary: #88aacc on white has contrast 2.42:1;"
-        " WCAG 2.1 AA needs 4.5:1")
+        f"content/clinics/prairie-mind.yaml:{line}: colors.primary: #88aacc on white has "
+        "contrast 2.42:1; WCAG 2.1 AA needs 4.5:1")
