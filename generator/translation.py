@@ -116,6 +116,14 @@ def _unknown_leaf(kind: str, leaf: Path) -> str:
             group = ".".join(segments[:segments.index("#")])
             return (f"{dotted}: no item with id {item!r} in {group} of the English file "
                     "(was it renamed or removed there?)")
+    for pattern in TRANSLATABLE[kind]:
+        segments = pattern.split(".")
+        if "*" in segments and len(leaf) == len(segments) and all(
+                seg in ("*", key) for seg, key in zip(segments, leaf, strict=True)):
+            at = segments.index("*")
+            group = ".".join(segments[:at])
+            return (f"{dotted}: no {group} entry {leaf[at]!r} in the English file "
+                    "(was it renamed or removed there?)")
     return f"{dotted}: not a translatable field of this entry"
 
 

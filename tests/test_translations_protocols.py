@@ -288,3 +288,13 @@ def test_translation_problem_has_file_and_line(content):
     line = line_of(overlay, "monitoring:")
     assert (f"content/clinics/prairie-mind.es.yaml:{line}: protocols.ketamine.monitoring: must "
             "be a list of 4 texts, like the English") in problems_of(content)
+
+
+def test_extra_spanish_key_of_a_mapping_says_the_english_lacks_it(content):
+    english = content / "locations" / "naperville.yaml"
+    english.write_text(english.read_text().replace("  ketamine: |", "  esketamine: |"))
+    found = problems_of(content)
+    line = line_of(content / "locations" / "naperville.es.yaml", "  ketamine:")
+    assert (f"content/locations/naperville.es.yaml:{line}: therapy_notes.ketamine: no "
+            "therapy_notes entry 'ketamine' in the English file (was it renamed or removed "
+            "there?)") in found
