@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 import yaml
 
-from generator.translation import SOURCES_KEY, reviewed_hashes, with_hashes
+from generator.translation import SOURCES_KEY, reviewed_hashes
 
 FULL = {"clinics": 40, "locations": 60, "states": 4}
 QUICK = {"clinics": 4, "locations": 6, "states": 2}
@@ -31,7 +31,6 @@ def _words(key: str) -> tuple[Any, ...]:
     return tuple(tuple(v) if isinstance(v, list) else v for v in _DATA[key])
 
 
-SECOND_THERAPY: tuple[str, str, str] = tuple(_DATA["second_therapy"])
 STATES = tuple((i, name, code, tuple(geo)) for i, name, code, geo in _DATA["states"])
 PREFIXES, SUFFIXES, COUNTIES, RIVERS, SIDES = (_words(k) for k in (
     "prefixes", "suffixes", "counties", "rivers", "sides"))
@@ -97,23 +96,12 @@ def _dump(path: Path, data: dict[str, Any]) -> None:
 
 
 def _therapies(root: Path, source: Path) -> list[str]:
-    """The demo therapy with its translations, plus a copy of both under a new id and name."""
-    first = _english((source / "therapies").glob("*.yaml"))[0]
-    new_id, *new_names = SECOND_THERAPY
-    for path in [first, *_translations(first)]:
-        shutil.copy(path, root / "therapies" / path.name)
-        lang = path.suffixes[0] if len(path.suffixes) > 1 else ""
-        name = new_names[1] if lang else new_names[0]
-        copy = re.sub(r"(?m)^name: .*$", f"name: {name}", path.read_text(encoding="utf-8"),
-                      count=1)
-        (root / "therapies" / f"{new_id}{lang}.yaml").write_text(copy, encoding="utf-8")
-    english = yaml.safe_load((root / "therapies" / f"{new_id}.yaml").read_text(encoding="utf-8"))
-    for path in _translations(root / "therapies" / f"{new_id}.yaml"):
-        # The renamed copy's translation is as reviewed as the demo's: record its new name.
-        text = path.read_text(encoding="utf-8")
-        hashes = reviewed_hashes("therapy", english, yaml.safe_load(text))
-        path.write_text(with_hashes(text, hashes), encoding="utf-8")
-    return [first.stem, new_id]
+    """The demo therapies with their translations (two different treatments)."""
+    english = _english((source / "therapies").glob("*.yaml"))
+    for path in english:
+        for copy in [path, *_translations(path)]:
+            shutil.copy(copy, root / "therapies" / copy.name)
+    return [path.stem for path in english]
 
 
 def _translations(english: Path) -> list[Path]:
