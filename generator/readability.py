@@ -166,7 +166,7 @@ class _TextParser(HTMLParser):
         attributes = dict(attrs)
         if tag in _BLOCKS:
             self._flush()
-        section = attributes.get("aria-labelledby") or "" if tag == "section" else ""
+        section = (attributes.get("aria-labelledby") or "") if tag == "section" else ""
         self._stack.append((tag, section.split()[0] if section else "",
                             attributes.get("data-signed") or ""))
         if tag in ("h1", "h2", "h3") and attributes.get("id"):
