@@ -127,6 +127,8 @@ class BuildResult:
     built: tuple[str, ...] = ()
     failed: dict[str, str] = field(default_factory=dict)
     removed: tuple[str, ...] = ()
+    held_back: dict[str, str] = field(default_factory=dict)
+    """Documents kept at their last published version, with the reason."""
     error: str | None = None
     """The whole build failed (invalid content or templates, storage)."""
     busy: bool = False
@@ -144,7 +146,8 @@ def run_build(settings: Settings, queued: bool) -> BuildResult:
         return BuildResult(busy=True)
     except CarepressError as exc:
         return BuildResult(error=str(exc))
-    return BuildResult(tuple(report.built), dict(report.failed), tuple(report.removed))
+    return BuildResult(tuple(report.built), dict(report.failed), tuple(report.removed),
+                       dict(report.held_back))
 
 
 def _queue_runner(settings: Settings) -> Any:

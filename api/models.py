@@ -53,6 +53,9 @@ class BatchStatus(BaseModel):
     documents: int
     built: int = 0
     removed: int = 0
+    held_back: int = 0
+    """Documents of the batch kept at their last published version: a translation is stale
+    (a consent form is never published with a translation of older text)."""
     error: str | None = None
     problems: list[Problem] = []
 

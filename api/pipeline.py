@@ -235,4 +235,5 @@ def _outcome(key: str, record: dict[str, Any], result: BuildResult) -> dict[str,
     failed = [d for d in documents if d in result.failed]
     error = result.error or (f"{len(failed)} documents failed" if failed else None)
     return {"status": "failed" if error else "done", "error": error,
-            "built": sum(d in result.built for d in documents)}
+            "built": sum(d in result.built for d in documents),
+            "held_back": sum(d in result.held_back for d in documents)}

@@ -180,4 +180,5 @@ def batch_status(batch_id: str, request: Request) -> JSONResponse:
     return _answer(200, BatchStatus(
         id=batch_id, status=record["status"], documents=len(record["documents"]),
         built=record.get("built", 0), removed=record.get("removed", 0),
+        held_back=record.get("held_back", 0),
         error=record.get("error"), problems=record.get("problems", [])).model_dump())

@@ -17,6 +17,8 @@ from xml.sax.saxutils import escape
 
 import yaml
 
+from generator.translation import SOURCES_KEY, reviewed_hashes
+
 FULL = {"clinics": 40, "locations": 60, "states": 4}
 QUICK = {"clinics": 4, "locations": 6, "states": 2}
 # Therapies and clinics are translated (copies of the demo's Spanish); the synthetic places are
@@ -29,7 +31,6 @@ def _words(key: str) -> tuple[Any, ...]:
     return tuple(tuple(v) if isinstance(v, list) else v for v in _DATA[key])
 
 
-SECOND_THERAPY: tuple[str, str, str] = tuple(_DATA["second_therapy"])
 STATES = tuple((i, name, code, tuple(geo)) for i, name, code, geo in _DATA["states"])
 PREFIXES, SUFFIXES, COUNTIES, RIVERS, SIDES = (_words(k) for k in (
     "prefixes", "suffixes", "counties", "rivers", "sides"))
@@ -95,17 +96,12 @@ def _dump(path: Path, data: dict[str, Any]) -> None:
 
 
 def _therapies(root: Path, source: Path) -> list[str]:
-    """The demo therapy with its translations, plus a copy of both under a new id and name."""
-    first = _english((source / "therapies").glob("*.yaml"))[0]
-    new_id, *new_names = SECOND_THERAPY
-    for path in [first, *_translations(first)]:
-        shutil.copy(path, root / "therapies" / path.name)
-        lang = path.suffixes[0] if len(path.suffixes) > 1 else ""
-        name = new_names[1] if lang else new_names[0]
-        copy = re.sub(r"(?m)^name: .*$", f"name: {name}", path.read_text(encoding="utf-8"),
-                      count=1)
-        (root / "therapies" / f"{new_id}{lang}.yaml").write_text(copy, encoding="utf-8")
-    return [first.stem, new_id]
+    """The demo therapies with their translations (two different treatments)."""
+    english = _english((source / "therapies").glob("*.yaml"))
+    for path in english:
+        for copy in [path, *_translations(path)]:
+            shutil.copy(copy, root / "therapies" / copy.name)
+    return [path.stem for path in english]
 
 
 def _translations(english: Path) -> list[Path]:
@@ -221,11 +217,11 @@ def _clinics(root: Path, source: Path, count: int, cities: list[str],
                         "postal_code": f"{60000 + i * 37}", "country": "US"},
             "locations": sorted(served),
             "therapies": list(therapies),
-            "clinician": {"name": f"Dr. {pick(('Ana', 'Ben', 'Chen', 'Dana', 'Eli'), cid)} "
-                                  f"{pick(('Patel', 'Novak', 'Garcia', 'Kim', 'Osei'), cid, 2)}",
-                          "title": demo["clinician"]["title"]},
+            "clinician": {**demo["clinician"],
+                          "name": f"{pick(('Ana', 'Ben', 'Chen', 'Dana', 'Eli'), cid)} "
+                                  f"{pick(('Patel', 'Novak', 'Garcia', 'Kim', 'Osei'), cid, 2)}"},
             "emergency": demo["emergency"].replace(demo["contact"]["phone"], f"(555) 555-{i:04d}"),
-            "protocols": {t: {**protocol, "session_minutes": 40 + (i + n) % 5 * 10}
+            "protocols": {t: {**protocol, "session": f"{40 + (i + n) % 5 * 10} minutes"}
                           for n, t in enumerate(therapies)},
         }
         _dump(root / "clinics" / f"{cid}.yaml", clinic)
@@ -248,6 +244,8 @@ def _translated_clinic(overlay: dict[str, Any], demo: dict[str, Any], clinic: di
                                                          clinic["contact"]["phone"])
     if protocol is not None:
         data["protocols"] = {t: protocol for t in therapies}
+    # Copies of a reviewed translation: they translate this clinic's English as they stand.
+    data[SOURCES_KEY] = reviewed_hashes("clinic", clinic, data)
     return data
 
 

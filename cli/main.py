@@ -17,6 +17,7 @@ from generator import gate, governance
 from generator.build import (
     BuildReport,
     Progress,
+    Runner,
     build,
     in_process_runner,
     make_jobs,
@@ -98,27 +99,14 @@ def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | 
             from generator.checks import quality_report  # textstat is slow to import
 
             quality = quality_report(project, settings.out_dir, dt.date.today())
-            failures = quality.failures(strict=True)
+            failures = quality.failures(strict=True, publishing=True)
             if failures:
                 raise CarepressError("; ".join(failures) + " (--strict: nothing published)")
-        for fallback in project.tree.fallbacks:
-            kind, entry_id, lang = fallback
-            click.echo(f"carepress: note: {kind} {entry_id} [{lang}] shows English for "
-                       f"{', '.join(project.tree.fallbacks[fallback])}", err=True)
-        if use_queue:
-            from worker import batches
-
-            batches.check_broker(settings)
-            if no_wait:
-                _enqueue_only(project, force)
-                return
-            runner = batches.queue_runner(_celery(settings), settings)
-        elif settings.jobs > 1:
-            from cli.pool import pool_runner
-
-            runner = pool_runner(project, settings.jobs)
-        else:
-            runner = in_process_runner(project)
+        _print_notes(project)
+        if use_queue and no_wait:
+            _enqueue_only(project, force)
+            return
+        runner = _runner(project, use_queue)
         try:
             with _progress_bar(quiet) as progress:
                 report = build(project, settings.out_dir, runner, force=force,
@@ -131,6 +119,30 @@ def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | 
         sys.exit(1)
 
 
+def _print_notes(project: Project) -> None:
+    """What the build publishes but an editor should know: fallbacks, stale translations."""
+    for fallback in project.tree.fallbacks:
+        kind, entry_id, lang = fallback
+        click.echo(f"carepress: note: {kind} {entry_id} [{lang}] shows English for "
+                   f"{', '.join(project.tree.fallbacks[fallback])}", err=True)
+    for problem in (p for found in project.tree.stale.values() for p in found):
+        click.echo(f"carepress: note: {problem}", err=True)
+
+
+def _runner(project: Project, use_queue: bool) -> Runner:
+    settings = project.settings
+    if use_queue:
+        from worker import batches
+
+        batches.check_broker(settings)
+        return batches.queue_runner(_celery(settings), settings)
+    if settings.jobs > 1:
+        from cli.pool import pool_runner
+
+        return pool_runner(project, settings.jobs)
+    return in_process_runner(project)
+
+
 def _celery(settings: Settings) -> Any:
     from worker.app import make_app
 
@@ -141,6 +153,7 @@ def _enqueue_only(project: Project, force: bool) -> None:
     from worker import batches
 
     settings = project.settings
+    batches.check_broker(settings)
     jobs = make_jobs(project, stale_documents(project, OutputStore(settings.out_dir), force))
     batch = batches.enqueue(_celery(settings), settings, jobs)
     click.echo(f"queued {len(jobs)} documents")
@@ -211,9 +224,13 @@ def _summarise(report: BuildReport, out_dir: Path, published: bool = True) -> No
                    f"removed 0 → {out_dir} (nothing published)")
         return
     click.echo(f"built {len(report.built)}, unchanged {len(report.unchanged)}, "
-               f"failed {len(report.failed)}, removed {len(report.removed)} → {out_dir}")
+               f"failed {len(report.failed)}, removed {len(report.removed)}"
+               + (f", held back {len(report.held_back)}" if report.held_back else "")
+               + f" → {out_dir}")
     for document, error in sorted(report.failed.items()):
         click.echo(f"carepress: failed: {document}: {error}", err=True)
+    for document, why in sorted(report.held_back.items()):
+        click.echo(f"carepress: not published: {document}: {why}", err=True)
 
 
 @main.command("render")
@@ -324,6 +341,13 @@ def _print_report(report: QualityReport) -> None:
     click.echo(f"near-identical location pages: {len(report.doorways)}")
     for pair in report.doorways:
         click.echo(f"  {pair}")
+    click.echo(f"stale translations: {len(report.stale)}")
+    for problem in report.stale:
+        click.echo(f"  {problem}")
+    click.echo(f"awaiting a named clinical reviewer (build --strict will not publish): "
+               f"{len(report.unreviewed)}")
+    for problem in report.unreviewed:
+        click.echo(f"  {problem}")
 
 
 @main.command("consent-diff")
@@ -378,6 +402,8 @@ def _consent_snapshot(settings: Settings, therapy: str, version: str | None,
 
 from cli import api_commands  # noqa: E402, I001 (serve, token: the HTTP service)
 api_commands.register(main)
+from cli import translations  # noqa: E402, I001 (translations list, mark-reviewed)
+translations.register(main)
 
 if __name__ == "__main__":
     main()

@@ -19,6 +19,7 @@ from generator.errors import (
     TemplateError,
 )
 from generator.fingerprint import sha256_bytes
+from generator.freshness import held_back
 from generator.plan import DocumentSpec
 from generator.project import Project
 from generator.releases import Release
@@ -79,6 +80,8 @@ class BuildReport:
     unchanged: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
+    held_back: dict[str, str] = field(default_factory=dict)
+    """Documents not published, with why (a stale translation); their last version stays."""
 
 
 def is_current(spec: DocumentSpec, inputs: str, manifest: dict[str, ManifestEntry],
@@ -209,7 +212,9 @@ def build(project: Project, out_dir: Path, runner: Runner, force: bool = False,
         governance.check(project.tree, out_dir)
         recover(store)
         old = store.read_manifest()
-        jobs = make_jobs(project, stale_documents(project, store, force))
+        held = held_back(project.tree, project.specs)
+        stale = [s for s in stale_documents(project, store, force) if s.key.id not in held]
+        jobs = make_jobs(project, stale)
         try:
             results = _collect(runner(jobs), len(jobs), progress)
         except StorageError as exc:
@@ -221,7 +226,7 @@ def build(project: Project, out_dir: Path, runner: Runner, force: bool = False,
             store.prune_staged(keep=set())
             raise TemplateError(fatal[0].error or "template error")
         try:
-            report = _publish(project, store, old, results)
+            report = _publish(project, store, old, results, held)
         finally:
             store.prune_staged(keep=set())
     return report
@@ -265,14 +270,16 @@ class _Outcome:
     """(staged file, published path) of every rendered file."""
 
 
-def _outcome(project: Project, old: dict[str, ManifestEntry],
-             results: list[JobResult]) -> _Outcome:
-    outcome = _Outcome()
+def _outcome(project: Project, old: dict[str, ManifestEntry], results: list[JobResult],
+             held: dict[str, str]) -> _Outcome:
+    outcome = _Outcome(BuildReport(held_back=held))
     report = outcome.report
     rendered = {r.document: r for r in results}
     for spec in project.specs:
         result = rendered.get(spec.key.id)
-        if result is None:
+        if spec.key.id in held:  # the last good version stays published
+            outcome.entries.extend(old[o.path] for o in spec.outputs if o.path in old)
+        elif result is None:
             report.unchanged.append(spec.key.id)
             outcome.entries.extend(old[o.path] for o in spec.outputs)
         elif result.error is not None:
@@ -288,8 +295,8 @@ def _outcome(project: Project, old: dict[str, ManifestEntry],
 
 
 def _publish(project: Project, store: OutputStore, old: dict[str, ManifestEntry],
-             results: list[JobResult]) -> BuildReport:
-    outcome = _outcome(project, old, results)
+             results: list[JobResult], held: dict[str, str]) -> BuildReport:
+    outcome = _outcome(project, old, results, held)
     report = outcome.report
     record = governance.record_files(project.tree, store.root)
     manifest = manifest_bytes(outcome.entries)

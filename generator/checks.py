@@ -1,5 +1,5 @@
 """The checks `validate` reports and `--strict` enforces: reading grade, review dates, doorway
-pages, translation fallbacks and consent versions."""
+pages, translation fallbacks and freshness, clinical reviewers and consent versions."""
 
 from __future__ import annotations
 
@@ -24,14 +24,22 @@ class QualityReport:
     doorways: list[Pair] = field(default_factory=list)
     fallbacks: list[str] = field(default_factory=list)
     versions: list[Problem] = field(default_factory=list)
+    stale: list[Problem] = field(default_factory=list)
+    """Translations made from an older English text (see generator.translation)."""
+    unreviewed: list[Problem] = field(default_factory=list)
+    """Therapies with no named clinical reviewer: `build --strict` does not publish them."""
 
-    def failures(self, strict: bool) -> list[str]:
-        """What stops a build: consent versions always; the rest in --strict mode."""
+    def failures(self, strict: bool, publishing: bool = False) -> list[str]:
+        """What stops a build: consent versions always; the rest in --strict mode, and a
+        missing clinical reviewer when --strict is about to publish."""
         found = [str(p) for p in self.versions]
         if strict:
             found += [f"reading {g}" for g in self.grades if g.over]
             found += [str(p) for p in self.overdue]
             found += [str(p) for p in self.doorways]
+            found += [str(p) for p in self.stale]
+        if strict and publishing:
+            found += [str(p) for p in self.unreviewed]
         return found
 
 
@@ -39,8 +47,9 @@ def quality_report(project: Project, out_dir: Path, today: dt.date) -> QualityRe
     settings = project.settings
     limits = {"handout summary": settings.reading_grade_handout_summary,
               "handout": settings.reading_grade_handout,
-              "consent": settings.reading_grade_consent}
-    grades = document_grades(project.tree, limits) + field_grades(project.tree)
+              "consent": settings.reading_grade_consent,
+              "signed": settings.reading_grade_signed}
+    grades = document_grades(project, limits) + field_grades(project.tree)
     return QualityReport(
         grades=sorted(grades, key=lambda g: (-(g.grade - (g.limit or 99)), -g.grade)),
         overdue=overdue_reviews(project, today),
@@ -48,7 +57,18 @@ def quality_report(project: Project, out_dir: Path, today: dt.date) -> QualityRe
         fallbacks=[f"{kind} {entry_id} [{lang}]: English text for {', '.join(fields)}"
                    for (kind, entry_id, lang), fields in sorted(project.tree.fallbacks.items())],
         versions=governance.problems(project.tree, governance.read_record(out_dir)),
+        stale=[p for _, found in sorted(project.tree.stale.items()) for p in found],
+        unreviewed=unreviewed(project),
     )
+
+
+def unreviewed(project: Project) -> list[Problem]:
+    tree = project.tree
+    return [Problem(str(Path(tree.root.name)
+                        / tree.files[EntryRef("therapy", tid)].relative_to(tree.root)),
+                    "review.reviewer", "no named clinical reviewer (name and credentials); "
+                    "--strict publishes only reviewed medical content")
+            for tid, therapy in sorted(tree.therapies.items()) if therapy.review.reviewer is None]
 
 
 def overdue_reviews(project: Project, today: dt.date) -> list[Problem]:

@@ -6,7 +6,8 @@ Every problem in the tree is collected and reported together, each naming its fi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import difflib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +21,7 @@ from generator.i18n import SOURCE_LANGUAGE
 from generator.ids import id_problem, printable
 from generator.logos import logo_problem
 from generator.schema import Clinic, Location, Therapy
-from generator.translation import localize
+from generator.translation import localize, stale_fields
 
 KINDS: dict[str, type[BaseModel]] = {
     "therapy": Therapy,
@@ -75,6 +76,9 @@ class ContentTree:
     translated: dict[tuple[str, str, str], BaseModel] = field(default_factory=dict)
     fallbacks: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     """(kind, id, lang) → fields shown in English because the content allows it."""
+    stale: dict[tuple[str, str, str], list[Problem]] = field(default_factory=dict)
+    """(kind, id, lang) → its translated fields whose English text changed since (see
+    generator.translation); the build holds back consent forms built from them."""
 
     def entry(self, ref: EntryRef) -> BaseModel:
         """The entry in the ref's language (English when the ref has none)."""
@@ -170,27 +174,82 @@ def _translate_entry(tree: ContentTree, ref: EntryRef, entry: BaseModel,
         if data is None:
             yield from problems
             return
-    merged, missing, wrong = localize(ref.kind, entry.model_dump(), data)
+    english = entry.model_dump()
+    stale = stale_fields(ref.kind, english, data)
+    lines = _Lines(overlay, tree.root, base_file, entry.model_dump())
+    merged, missing, wrong = localize(ref.kind, english, data)
     for message in wrong:
         field_name, _, reason = message.partition(": ")
-        yield Problem(shown, field_name, reason)
+        yield Problem(shown, field_name, reason, lines.overlay(field_name))
     may_fall_back = isinstance(entry, Location) and entry.allow_fallback
     if missing and may_fall_back:
         tree.fallbacks[(ref.kind, ref.id, ref.lang)] = missing
     elif missing:
-        yield from _missing_translation(shown, ref, missing, overlay is None)
+        yield from _missing_translation(shown, ref, missing, overlay is None, lines)
+    if stale:
+        tree.stale[(ref.kind, ref.id, ref.lang)] = [
+            Problem(shown, name, f"stale {ref.lang!r} translation: " + (
+                f"the English text ({lines.english_at(name)}) changed since it was translated"
+                if why == "changed" else f"never marked as translating the English text "
+                f"({lines.english_at(name)})") + "; update it, then run `carepress translations "
+                f"mark-reviewed {ref.kind}:{ref.id} --lang {ref.lang} {name}`",
+                lines.overlay(name))
+            for name, why in stale.items()]
     tree.translated[(ref.kind, ref.id, ref.lang)] = type(entry).model_validate(merged)
 
 
+class _Lines:
+    """Line numbers for translation problems, read only when there is a problem to place."""
+
+    def __init__(self, overlay: Path | None, root: Path, english: Path,
+                 data: dict[str, Any]) -> None:
+        self._files = {"overlay": overlay, "english": english}
+        self._root = root
+        self._data = data
+        self._maps: dict[str, LineMap] = {}
+
+    def _map(self, which: str) -> LineMap:
+        if which not in self._maps:
+            path = self._files[which]
+            self._maps[which] = {} if path is None else _line_map(
+                yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader))
+        return self._maps[which]
+
+    def overlay(self, dotted: str) -> int | None:
+        return _line_of(tuple(dotted.split(".")), self._map("overlay"))
+
+    def english_at(self, dotted: str) -> str:
+        """file:line of the English field; an item id becomes its index in the English list."""
+        node: Any = self._data
+        loc: list[str | int] = []
+        for key in dotted.split("."):
+            if isinstance(node, list):
+                index = next((i for i, item in enumerate(node)
+                              if isinstance(item, dict) and item.get("id") == key), None)
+                if index is None:
+                    break
+                loc.append(index)
+                node = node[index]
+            elif isinstance(node, dict) and key in node:
+                loc.append(key)
+                node = node[key]
+            else:
+                break
+        line = _line_of(tuple(loc), self._map("english"))
+        shown = _display(self._files["english"] or self._root, self._root)
+        return f"{shown}:{line}" if line else shown
+
+
 def _missing_translation(shown: str, ref: EntryRef, missing: list[str],
-                         no_file: bool) -> Iterator[Problem]:
+                         no_file: bool, lines: _Lines) -> Iterator[Problem]:
     why = ("consent forms are never generated with untranslated text" if ref.kind != "location"
            else "add it, or set allow_fallback: true to publish English text in its place")
     if no_file:
         yield Problem(shown, "", f"missing {ref.lang!r} translation file; {why}")
         return
     for field_name in missing:
-        yield Problem(shown, field_name, f"missing {ref.lang!r} translation; {why}")
+        yield Problem(shown, field_name, f"missing {ref.lang!r} translation of "
+                      f"{lines.english_at(field_name)}; {why}", lines.overlay(field_name))
 
 def _exists(tree: ContentTree, kind: str, entry_id: str) -> bool:
     """A file that is present but invalid has its own problem; it is not also 'unknown'."""
@@ -213,7 +272,7 @@ def _load_entry(path: Path, shown: str, model: type[M], problems: list[Problem])
         return model.model_validate(data)
     except ValidationError as exc:
         lines = _line_map(yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader))
-        problems.extend(_problem_from(shown, error, lines) for error in exc.errors())
+        problems.extend(_problem_from(shown, error, lines, data) for error in exc.errors())
         return None
 
 
@@ -240,14 +299,30 @@ def _read_yaml(path: Path, shown: str, problems: list[Problem]) -> dict[str, Any
     return data
 
 
-def _problem_from(shown: str, error: Any, lines: LineMap) -> Problem:
+def _problem_from(shown: str, error: Any, lines: LineMap, data: Any = None) -> Problem:
     loc = tuple(error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "missing":
         message = "required field is missing"
     elif error["type"] == "extra_forbidden":
         message = "unknown field (check the spelling)"
-    return Problem(shown, ".".join(str(p) for p in loc), message, _line_of(loc, lines))
+    return Problem(shown, _field_name(loc, data), message, _line_of(loc, lines))
+
+
+def _field_name(loc: tuple[str | int, ...], data: Any) -> str:
+    """'risks.items[<id>].name' rather than a 0-based index an editor has to count."""
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        item = node[key] if isinstance(node, list) and isinstance(key, int) and \
+            key < len(node) else None
+        if isinstance(item, dict) and isinstance(item.get("id"), str) and parts:
+            parts[-1] += f"[{item['id']}]"
+        else:
+            parts.append(str(key))
+        node = item if item is not None else (
+            node.get(key) if isinstance(node, dict) else None)
+    return ".".join(parts)
 
 
 def _line_map(node: yaml.Node | None, path: tuple[str | int, ...] = ()) -> LineMap:
@@ -286,68 +361,98 @@ def _shown(tree: ContentTree, kind: str, entry_id: str) -> str:
     return _display(tree.files[EntryRef(kind, entry_id)], tree.root)
 
 
+def _line(tree: ContentTree, kind: str, entry_id: str, *loc: str | int) -> int | None:
+    """The line of a field in an entry's file (parsed again: only when reporting a problem)."""
+    path = tree.files[EntryRef(kind, entry_id)]
+    return _line_of(loc, _line_map(yaml.compose(path.read_text(encoding="utf-8"),
+                                                Loader=yaml.SafeLoader)))
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _check_therapy(tree: ContentTree, tid: str, therapy: Therapy) -> Iterator[Problem]:
     shown = _shown(tree, "therapy", tid)
     cited: set[str] = set()
     sections = {f"sections.{name}": s for name, s in therapy.sections}
     for name, section in sections.items():
         cited.update(section.cite)
-        yield from _unknown_sources(shown, name, section.cite, therapy)
+        yield from _unknown_sources(tree, tid, [*name.split("."), "cite"], section.cite,
+                                    therapy)
     seen: set[str] = set()
     for group in ("side_effects", "risks"):
         for index, item in enumerate(getattr(therapy, group).items):
-            where = f"{group}.items.{index}"
             if item.id in seen:
-                yield Problem(shown, f"{where}.id", f"duplicate id {item.id!r}")
+                yield Problem(shown, f"{group}.items", f"duplicate id {item.id!r}",
+                              _line(tree, "therapy", tid, group, "items", index, "id"))
             seen.add(item.id)
             cited.update(item.cite)
-            yield from _unknown_sources(shown, f"{where}.cite", item.cite, therapy)
+            yield from _unknown_sources(tree, tid, [group, "items", index, "cite"], item.cite,
+                                        therapy, f"{group}.items[{item.id}].cite")
     for key in sorted(set(therapy.sources) - cited):
-        yield Problem(shown, f"sources.{key}", "source is never cited")
+        yield Problem(shown, f"sources.{key}", "source is never cited",
+                      _line(tree, "therapy", tid, "sources", key))
     if therapy.review.next_review <= therapy.review.reviewed_on:
-        yield Problem(shown, "review.next_review", "must be after review.reviewed_on")
+        yield Problem(shown, "review.next_review", "must be after review.reviewed_on",
+                      _line(tree, "therapy", tid, "review", "next_review"))
 
 
-def _unknown_sources(
-    shown: str, where: str, cite: list[str], therapy: Therapy
-) -> Iterator[Problem]:
+def _unknown_sources(tree: ContentTree, tid: str, loc: list[str | int], cite: list[str],
+                     therapy: Therapy, where: str = "") -> Iterator[Problem]:
     for key in cite:
         if key not in therapy.sources:
-            yield Problem(shown, where, f"cites unknown source {key!r}")
+            yield Problem(_shown(tree, "therapy", tid), where or ".".join(map(str, loc)),
+                          f"cites unknown source {key!r}{_did_you_mean(key, therapy.sources)}",
+                          _line(tree, "therapy", tid, *loc, cite.index(key)))
 
 
 def _check_location(tree: ContentTree, lid: str, location: Location) -> Iterator[Problem]:
     shown = _shown(tree, "location", lid)
+    state_line = _line(tree, "location", lid, "state") if location.state else None
     if location.type == "city":
         parent = tree.locations.get(location.state or "")
         if location.state is None:
-            yield Problem(shown, "state", "a city needs the id of its state")
+            yield Problem(shown, "state", "a city needs the id of its state",
+                          _line(tree, "location", lid, "type"))
         elif not _exists(tree, "location", location.state):
-            yield Problem(shown, "state", f"unknown state {location.state!r}")
+            states = [i for i, loc in tree.locations.items() if loc.type == "state"]
+            yield Problem(shown, "state", f"unknown state {location.state!r}"
+                          f"{_did_you_mean(location.state, states)}", state_line)
         elif parent is not None and parent.type != "state":
-            yield Problem(shown, "state", f"{location.state!r} is not a state")
+            yield Problem(shown, "state", f"{location.state!r} is not a state", state_line)
     elif location.state is not None:
-        yield Problem(shown, "state", "a state cannot have a parent state")
+        yield Problem(shown, "state", "a state cannot have a parent state", state_line)
     for key in location.therapy_notes:
         if not _exists(tree, "therapy", key):
-            yield Problem(shown, f"therapy_notes.{key}", f"unknown therapy {key!r}")
+            yield Problem(shown, "therapy_notes", f"unknown therapy {key!r}"
+                          f"{_did_you_mean(key, tree.therapies)}",
+                          _line(tree, "location", lid, "therapy_notes", key))
 
 
 def _check_clinic(tree: ContentTree, cid: str, clinic: Clinic) -> Iterator[Problem]:
     shown = _shown(tree, "clinic", cid)
     for index, lid in enumerate(clinic.locations):
         if not _exists(tree, "location", lid):
-            yield Problem(shown, f"locations.{index}", f"unknown location {lid!r}")
+            yield Problem(shown, "locations", f"unknown location {lid!r}"
+                          f"{_did_you_mean(lid, tree.locations)}",
+                          _line(tree, "clinic", cid, "locations", index))
     for index, tid in enumerate(clinic.therapies):
         if not _exists(tree, "therapy", tid):
-            yield Problem(shown, f"therapies.{index}", f"unknown therapy {tid!r}")
+            yield Problem(shown, "therapies", f"unknown therapy {tid!r}"
+                          f"{_did_you_mean(tid, tree.therapies)}",
+                          _line(tree, "clinic", cid, "therapies", index))
         elif tid not in clinic.protocols:
-            yield Problem(shown, "protocols", f"no protocol for offered therapy {tid!r}")
+            yield Problem(shown, "protocols", f"no protocol for offered therapy {tid!r}",
+                          _line(tree, "clinic", cid, "protocols"))
     for tid in clinic.protocols:
         if tid not in clinic.therapies:
-            yield Problem(shown, f"protocols.{tid}", "protocol for a therapy the clinic lacks")
+            yield Problem(shown, f"protocols.{tid}", "protocol for a therapy the clinic lacks",
+                          _line(tree, "clinic", cid, "protocols", tid))
     for field_name, message in brand_problems(clinic.colors.primary, clinic.colors.accent):
-        yield Problem(shown, field_name, message)
+        yield Problem(shown, field_name, message,
+                      _line(tree, "clinic", cid, *field_name.split(".")))
 
 
 # --- logos -----------------------------------------------------------------------------------

@@ -14,12 +14,13 @@ from generator.consent import consent_hash
 from generator.content import ContentTree
 from generator.i18n import language_help
 from generator.plan import DocumentKey, logo_path, page_path
-from generator.schema import Item, Therapy
+from generator.schema import Item, Review, Therapy
+from generator.treatment import clinician_name, treatment_context
 
 # The order sections appear in a handout; the consent form picks from the same content.
 HANDOUT_SECTIONS = (
     "what_it_is", "how_it_works", "who_it_is_for", "session", "monitoring", "benefits",
-    "long_term", "alternatives", "off_label",
+    "long_term", "alternatives", "approval",
 )
 
 
@@ -74,7 +75,17 @@ def clinic_card(tree: ContentTree, cid: str, lang: str, for_file: str,
     clinic = tree.clinic(cid, lang)
     logo = tree.logo_path(cid).as_uri() if print_mode else relative(
         for_file, logo_path(tree, cid))
-    return {"id": cid, **clinic.model_dump(mode="json"), "logo_src": logo}
+    card = {"id": cid, **clinic.model_dump(mode="json"), "logo_src": logo}
+    card["clinician"]["name"] = clinician_name(clinic.clinician, lang)
+    return card
+
+
+def review_context(review: Review) -> dict[str, Any]:
+    """A named clinical reviewer, when there is one, is who the documents say reviewed them."""
+    data = review.model_dump()
+    if review.reviewer is not None:
+        data["reviewed_by"] = f"{review.reviewer.name}, {review.reviewer.credentials}"
+    return data
 
 
 def language_notices(tree: ContentTree, cid: str, lang: str) -> list[dict[str, str]]:
@@ -129,7 +140,9 @@ def clinic_document_context(tree: ContentTree, key: DocumentKey, output_path: st
                   "entries": _items(therapy.risks.items, citations)},
         "sources": [{"number": n, **therapy.sources[k].model_dump(mode="json")}
                     for n, k in enumerate(citations.order, start=1)],
-        "review": review.model_dump(),
+        "review": review_context(review),
+        "treatment": treatment_context(therapy, clinic.protocols[key.therapy], clinic.clinician,
+                                       clinic.name, key.lang),
         "consent_hash": consent_hash(therapy, clinic, key.therapy),
         "pages": [{"name": place_name(tree, lid, key.lang),
                    "url": page_url(site_url, key.therapy, lid, key.lang)}

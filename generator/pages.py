@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.content import ContentTree
-from generator.context import clinic_card, page_url, place_name, relative
+from generator.context import clinic_card, page_url, place_name, relative, review_context
 from generator.i18n import language_name, page_heading, page_language_help
 from generator.markup import plain_text
 from generator.plan import DocumentKey, page_path
@@ -41,8 +41,8 @@ def page_context(tree: ContentTree, key: DocumentKey, site_url: str) -> dict[str
         "therapy_id": tid,
         "therapy_note": location.therapy_notes.get(tid),
         "therapy": {"name": therapy.name, "summary": therapy.summary,
-                    "off_label": therapy.sections.off_label.body},
-        "review": therapy.review.model_dump(),
+                    "off_label": therapy.sections.approval.body},
+        "review": review_context(therapy.review),
         "clinics": clinics,
         "cities": [link(c) for c in tree.cities_of(key.location)
                    if tree.clinics_serving(c, tid)],

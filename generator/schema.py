@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from generator.ids import EntryId
 
@@ -48,10 +48,20 @@ class Strict(BaseModel):
 # --- therapy ---------------------------------------------------------------------------------
 
 
+class Reviewer(Strict):
+    """The clinician who checked the medical content; `build --strict` requires one."""
+
+    name: Text
+    credentials: Text
+    """e.g. "MD, board-certified psychiatrist"."""
+
+
 class Review(Strict):
     reviewed_by: Text
+    """What documents print after "Medically reviewed by" (translated)."""
     reviewed_on: dt.date
     next_review: dt.date
+    reviewer: Reviewer | None = None
 
 
 class Section(Strict):
@@ -68,7 +78,14 @@ class Sections(Strict):
     benefits: Section
     long_term: Section
     alternatives: Section
-    off_label: Section
+    approval: Section
+    """What the regulatory status means for this therapy; its title follows `regulatory`."""
+
+
+class Regulatory(Strict):
+    status: Literal["approved", "off-label", "investigational"]
+    """approved: approved for this use; off-label: approved, but not for this use;
+    investigational: not approved for this use, still being studied."""
 
 
 class Item(Strict):
@@ -97,6 +114,7 @@ class Therapy(Strict):
     version: Text
     consent_version: Text
     review: Review
+    regulatory: Regulatory
     summary: Text
     sections: Sections
     side_effects: ItemList
@@ -150,21 +168,69 @@ class Address(Strict):
 
 class Clinician(Strict):
     name: Text
+    """The name alone ("Maya Fernandez"): the honorific comes from `honorific`."""
     title: Text
+    """The clinician's role, e.g. "board-certified anesthesiologist" (translated)."""
+    honorific: Literal["doctor", "none"] = "none"
+    gender: Literal["female", "male", "neutral"] = "neutral"
+    """Grammatical gender: Spanish writes "la Dra." or "el Dr."."""
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(minutes?|hours?)\s*$")
+
+
+class Duration(Strict):
+    """A length of time with its unit, e.g. `30 minutes` or `2 hours` in the YAML."""
+
+    amount: int = Field(ge=0, le=7 * 24 * 60)
+    unit: Literal["minute", "hour"]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        if isinstance(value, str):
+            match = _DURATION.match(value)
+            if not match:
+                raise ValueError(f"{value!r} is not a duration: write e.g. '30 minutes' or "
+                                 "'2 hours'")
+            return {"amount": int(match[1]), "unit": match[2].rstrip("s")}
+        return value
+
+    @property
+    def minutes(self) -> int:
+        return self.amount * (60 if self.unit == "hour" else 1)
 
 
 class Protocol(Strict):
-    """The clinic's own rules for one therapy; the consent form quotes them."""
+    """The clinic's own rules for one therapy; the consent form quotes them.
+
+    A rule left out (or of 0 minutes) does not apply and prints nothing.
+    """
 
     revision: int = Field(default=1, ge=1)
     """Bump it when this protocol's wording changes: it is printed on the consent form."""
-    session_minutes: int = Field(gt=0, le=600)
-    fasting_hours: int = Field(ge=0, le=48)
-    clear_fluids_hours: int = Field(ge=0, le=48)
+    given_by: Literal["clinician", "self-supervised"]
+    """clinician: staff give the treatment; self-supervised: the patient takes it at the
+    clinic while the clinician watches."""
+    session: Duration
+    no_food_before: Duration | None = None
+    no_drink_before: Duration | None = None
+    """With no_food_before: clear fluids are allowed until this long before; alone: nothing
+    to drink for this long before."""
+    observed_after: Duration | None = None
+    """The least time staff watch the patient after the treatment before they may leave."""
     monitoring: list[Text] = Field(min_length=1)
     driving: Text
+    """Driving and machines after treatment; say nothing about an escort here: set
+    escort_required and the documents say it once."""
     escort_required: bool
     preparation: Text | None = None
+
+    @model_validator(mode="after")
+    def _session_is_real(self) -> Protocol:
+        if self.session.minutes == 0:
+            raise ValueError("session: must be longer than 0 minutes")
+        return self
 
 
 class Clinic(Strict):

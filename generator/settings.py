@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     reading_grade_handout_summary: float = Field(default=6.0, gt=0)
     reading_grade_handout: float = Field(default=8.0, gt=0)
     reading_grade_consent: float = Field(default=10.0, gt=0)
+    reading_grade_signed: float = Field(
+        default=8.0, gt=0, description="Each statement a patient signs or initials.")
     doorway_max_share: float = Field(
         default=0.6, gt=0, le=1, description="Location pages sharing more text are flagged."
     )

@@ -324,7 +324,7 @@ def test_contentful_publish_and_unpublish_of_a_city(api):
     published = manifest(api.out)
     changed = changed_documents(before, published)
     assert "page/ketamine/illinois/en" in changed  # the state page names its cities
-    assert all(d.startswith("page/ketamine/illinois/") for d in changed)
+    assert all(d.startswith("page/") and d.split("/")[2] == "illinois" for d in changed)
     assert len(changed) == answer.json()["documents"]
     gone = json.dumps({"sys": {"id": "5KsDBWseXY6QegucYAoacS", "type": "DeletedEntry"}}).encode()
     answer = api.client.post(PATH, content=gone, headers=contentful_headers(

@@ -13,10 +13,12 @@ import pytest
 import yaml
 
 from generator.errors import ContentError, TemplateError
+from generator.project import load_project
 from generator.storage import STAGING, TMP_SUFFIX
 from tests.conftest import (
     REPO,
     broken_png,
+    make_settings,
     manifest,
     published_files,
     run_build,
@@ -41,7 +43,9 @@ def test_manifest_lists_every_file_with_its_hash(built, project):
     paths = {e["path"] for e in data["documents"]}
     planned = {o.path for s in project.specs for o in s.outputs}
     assert paths == planned
-    records = {"manifest.json", "consent-versions.json", "consent-versions/ketamine/1.0.json"}
+    records = {"manifest.json", "consent-versions.json",
+               *(f"consent-versions/{tid}/{t.consent_version}.json"
+                 for tid, t in project.tree.therapies.items())}
     on_disk = set(snapshot(built)) - records
     assert on_disk == planned
     assert records <= set(snapshot(built))
@@ -85,7 +89,8 @@ def test_therapy_change_renders_every_document_showing_it(content, tmp_path, pro
     path.write_text(text)
     report = run_build(content, out)
     expected = sorted(s.key.id for s in project.specs
-                      if s.key.kind in ("handout", "consent", "page", "sitemap"))
+                      if s.key.kind == "sitemap" or (s.key.therapy == "ketamine" and s.key.kind
+                                                     in ("handout", "consent", "page")))
     assert sorted(report.built) == expected
 
 
@@ -197,7 +202,9 @@ def test_killed_build_leaves_previous_output_and_next_build_cleans_up(content, t
     assert all(p.startswith(STAGING) for p in leftovers)
     assert {p: b for p, b in after.items() if p in before} == before
     report = run_build(content, out)
-    assert len(report.built) == 8 and not report.failed  # 2 clinics x 2 documents x 2 languages
+    clinic_documents = [s for s in load_project(make_settings(content, out)).specs
+                        if s.key.kind in ("handout", "consent")]
+    assert len(report.built) == len(clinic_documents) and not report.failed
     names = [p.name for p in out.rglob("*")]
     assert not (out / STAGING).exists()
     assert not [n for n in names if n.endswith(TMP_SUFFIX)]
@@ -209,8 +216,10 @@ def test_undecodable_logo_fails_both_documents_never_renders_without_it(content,
     use_logo(content, "riverwalk-wellness", "broken.png", broken_png())
     out = tmp_path / "out"
     report = run_build(content, out)
-    assert sorted(report.failed) == [f"{kind}/riverwalk-wellness/ketamine/{lang}"
-                                     for kind in ("consent", "handout") for lang in ("en", "es")]
+    assert sorted(report.failed) == [f"{kind}/riverwalk-wellness/{therapy}/{lang}"
+                                     for kind in ("consent", "handout")
+                                     for therapy in ("esketamine", "ketamine")
+                                     for lang in ("en", "es")]
     assert all("Failed to load image" in e for e in report.failed.values())
     assert "handout/prairie-mind/ketamine/en" in report.built
 

@@ -20,7 +20,7 @@ def test_every_command_has_help(command):
 
 def test_validate_reports_counts():
     result = run_cli("validate")
-    assert result.stdout.startswith("ok: 1 therapies, 3 locations, 2 clinics")
+    assert result.stdout.startswith("ok: 2 therapies, 3 locations, 2 clinics")
 
 
 def test_bad_content_gives_one_line_per_problem_and_no_traceback(content, tmp_path):

@@ -7,9 +7,11 @@ from pypdf import PdfReader
 
 from generator.context import Citations, consent_hash
 from generator.markup import plain_text
+from generator.treatment import duration
 from tests.conftest import pdf_pages
 
-CLINIC_DOCS = [("prairie-mind", "ketamine"), ("riverwalk-wellness", "ketamine")]
+CLINIC_DOCS = [("prairie-mind", "ketamine"), ("riverwalk-wellness", "ketamine"),
+               ("riverwalk-wellness", "esketamine")]
 
 
 def fold(text: str) -> str:
@@ -56,7 +58,7 @@ def test_consent_hash_changes_with_consent_text_only(project):
     changed_risk = therapy.model_copy(update={"risks": therapy.risks.model_copy(
         update={"intro": therapy.risks.intro + " More."})})
     assert consent_hash(changed_risk, clinic, "ketamine") != base
-    protocol = clinic.protocols["ketamine"].model_copy(update={"fasting_hours": 12})
+    protocol = clinic.protocols["ketamine"].model_copy(update={"driving": "Do not drive."})
     stricter = clinic.model_copy(update={"protocols": {"ketamine": protocol}})
     assert consent_hash(therapy, stricter, "ketamine") != base
     recoloured = clinic.model_copy(update={"colors": clinic.colors.model_copy(
@@ -70,10 +72,11 @@ def test_consent_covers_what_informed_consent_needs(built, project, clinic, ther
     content = project.tree.therapies[therapy]
     place = project.tree.clinics[clinic]
     protocol = place.protocols[therapy]
-    for section in ("what_it_is", "benefits", "alternatives", "off_label", "long_term"):
+    for section in ("what_it_is", "benefits", "alternatives", "approval", "long_term"):
         assert fold(getattr(content.sections, section).body)[:120] in text, section
-    assert f"Do not eat for {protocol.fasting_hours} hours" in text
-    assert f"about {protocol.session_minutes} minutes" in text
+    assert protocol.no_food_before is not None
+    assert f"Do not eat for {duration(protocol.no_food_before, 'en')} before" in text
+    assert f"about {duration(protocol.session, 'en')}." in text
     assert fold(protocol.driving) in text
     assert place.clinician.name in text
     for check in protocol.monitoring:

@@ -79,7 +79,7 @@ def all_pdfs(built: Path) -> list[Path]:
 
 def test_every_pdf_is_tagged_pdf_ua_with_title_and_language(built):
     pdfs = all_pdfs(built)
-    assert len(pdfs) == 8
+    assert len(pdfs) == 12
     for path in pdfs:
         reader = PdfReader(path)
         root = reader.trailer["/Root"]
@@ -168,11 +168,16 @@ def test_missing_therapy_translation_is_an_error_naming_entry_and_field(content)
          lambda d: d["risks"]["items"].pop("addiction"))
     with pytest.raises(ContentError) as caught:
         load_content(content, ("en", "es"))
-    assert caught.value.lines() == [
-        "content/therapies/ketamine.es.yaml: risks.items.addiction.name: missing 'es' "
-        "translation; consent forms are never generated with untranslated text",
-        "content/therapies/ketamine.es.yaml: risks.items.addiction.detail: missing 'es' "
-        "translation; consent forms are never generated with untranslated text"]
+    # Each names the Spanish file and line, and the English line it would translate.
+    english = content / "therapies" / "ketamine.yaml"
+    item = next(n for n, line in enumerate(english.read_text().splitlines(), 1)
+                if "- id: addiction" in line)
+    lines = caught.value.lines()
+    for line, (name, offset) in zip(lines, (("name", 1), ("detail", 2)), strict=True):
+        assert re.fullmatch(
+            rf"content/therapies/ketamine\.es\.yaml:\d+: risks\.items\.addiction\.{name}: "
+            rf"missing 'es' translation of content/therapies/ketamine\.yaml:{item + offset}; "
+            "consent forms are never generated with untranslated text", line), line
 
 
 def test_location_falls_back_only_when_allowed_and_is_reported(content, tmp_path):
@@ -218,7 +223,7 @@ def test_validate_reports_grades_worst_first_and_the_content_meets_defaults(cont
     grades = [line for line in lines if line.strip().startswith("grade")]
     assert any("handout summary prairie-mind/ketamine [en] (limit 6)" in g for g in grades)
     assert any("consent riverwalk-wellness/ketamine [es] (limit 10)" in g for g in grades)
-    assert any("therapy ketamine sections.off_label.body [es]" in g for g in grades)
+    assert any("therapy ketamine sections.approval.body [es]" in g for g in grades)
     limited = [float(g.split()[1]) - float(g.rsplit("limit ", 1)[1].rstrip(")"))
                for g in grades if "(limit" in g]
     assert limited == sorted(limited, reverse=True)
@@ -318,7 +323,7 @@ def test_changed_protocol_wording_needs_a_new_revision(content, tmp_path):
     out = tmp_path / "out"
     run_build(content, out)
     edit(content / "clinics" / "prairie-mind.yaml",
-         lambda d: d["protocols"]["ketamine"].update(fasting_hours=8))
+         lambda d: d["protocols"]["ketamine"].update(no_food_before="9 hours"))
     with pytest.raises(ContentError, match=r"protocols.ketamine.revision: the protocol wording"):
         run_build(content, out)
     edit(content / "clinics" / "prairie-mind.yaml",
@@ -372,6 +377,9 @@ def test_unreadable_brand_colour_is_refused(content):
          lambda d: d["colors"].update(primary="#88aacc"))
     with pytest.raises(ContentError) as caught:
         load_content(content)
+    line = next(n for n, text in enumerate(
+        (content / "clinics" / "prairie-mind.yaml").read_text().splitlines(), 1)
+        if "primary:" in text)
     assert caught.value.lines()[0].startswith(
-        "content/clinics/prairie-mind.yaml: colors.primary: #88aacc on white has contrast 2.42:1;"
-        " WCAG 2.1 AA needs 4.5:1")
+        f"content/clinics/prairie-mind.yaml:{line}: colors.primary: #88aacc on white has "
+        "contrast 2.42:1; WCAG 2.1 AA needs 4.5:1")

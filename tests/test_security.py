@@ -240,7 +240,7 @@ def test_content_cannot_inject_script_or_template_code(content: Path, tmp_path: 
     assert not report.failed, report.failed
 
     documents = sorted(published_files(out, "*.html"))
-    own_documents = sorted(published_files(out / "clinics" / clinic_id, "*.html"))
+    own_documents = sorted(published_files(out / "clinics" / clinic_id / "ketamine", "*.html"))
     listing_pages = {out / "site" / "en" / "ketamine" / lid / "index.html"
                      for lid in tree.locations
                      if clinic_id in tree.clinics_serving(lid, "ketamine")}
