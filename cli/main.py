@@ -112,7 +112,7 @@ def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | 
             if no_wait:
                 _enqueue_only(project, force)
                 return
-            runner = batches.queue_runner(_celery(settings), settings)
+            runner = batches.queue_runner(_celery(settings), settings, notice=_notice)
         elif settings.jobs > 1:
             from cli.pool import pool_runner
 
@@ -124,6 +124,11 @@ def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | 
     _summarise(report, settings.out_dir)
     if report.failed:
         sys.exit(1)
+
+
+def _notice(line: str) -> None:
+    """What a queued build waits for (Redis, a lost worker's tasks), even with --quiet."""
+    click.echo(f"carepress: {line}", err=True)
 
 
 def _celery(settings: Settings) -> Any:

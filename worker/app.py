@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from generator.settings import Settings
+from worker.liveness import Liveness
 
 TASK_NAME = "carepress.render_document"
 
@@ -41,7 +42,12 @@ def make_app(settings: Settings | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         worker_hijack_root_logger=False,
+        # Celery kills a pool child that has not said it is up after this; warming WeasyPrint
+        # up (worker/tasks.py) took longer than Celery's 4 s on a busy host.
+        worker_proc_alive_timeout=settings.worker_start_timeout,
     )
+    # Puts back, within seconds, the tasks of a worker killed with its pool (worker/liveness.py).
+    app.steps["worker"].add(Liveness)
     return app
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import time
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ from worker.app import TASK_NAME, app
 
 log = logging.getLogger("carepress.worker")
 settings = Settings()
+TEST_WARM_UP_DELAY = "CAREPRESS_TEST_WARM_UP_DELAY"
+"""Test only: seconds each new pool child waits before warming up, as on a busy host."""
 TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EBUSY, errno.EINTR, errno.EIO, errno.ESTALE,
                     errno.ETIMEDOUT}
 
@@ -36,6 +40,7 @@ _counters: redis.Redis | None = None
 def _warm(**_: Any) -> None:
     """Import WeasyPrint and load fonts and shared CSS after the fork, once per process."""
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    time.sleep(float(os.environ.get(TEST_WARM_UP_DELAY, "0")))
     if settings.content_dir.is_dir():
         try:
             _renderer_for(str(settings.content_dir.resolve()), None).pdf  # noqa: B018
