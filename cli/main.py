@@ -180,7 +180,10 @@ def worker_command(ctx: click.Context, concurrency: int | None, queues: str | No
     settings = _settings(ctx)
     from worker.app import app
 
-    argv = ["worker", f"--loglevel={loglevel}", f"--queues={queues or settings.queue}"]
+    # Without gossip: carepress does not use it, and after a Redis outage its restart logged a
+    # traceback (worker/liveness.py watches for lost workers instead).
+    argv = ["worker", f"--loglevel={loglevel}", f"--queues={queues or settings.queue}",
+            "--without-gossip"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     app.worker_main(argv)

@@ -67,8 +67,12 @@ def _count(counter: str, task: Task) -> int:
     global _counters
     if _counters is None:
         # Retries: after a Redis restart the pooled connection is stale; reconnect, don't fail.
+        # While Redis is away, wait as long as `build --queue` does: failing the render for
+        # it lost the document (the result could not be stored either).
+        retries = 5 + settings.broker_wait // 2
         _counters = redis.Redis.from_url(
-            settings.broker_url, retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), 5))
+            settings.broker_url, retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError])
     key = f"carepress:{counter}:{task.request.id}"  # batches.ATTEMPTS_KEY for "attempts"
     with _counters.pipeline() as pipe:
         pipe.incr(key)
