@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from tests.conftest import CONTENT, REPO, run_build, snapshot
 from tests.services import RedisServer, Worker, service_env, wait_for
 from tests.test_queue import OneJob, add_clinics, successes
 from worker import batches
+from worker.app import TASK_NAME
 from worker.liveness import HELD_KEY
 
 pytestmark = pytest.mark.slow
@@ -193,3 +195,29 @@ def test_redis_away_mid_batch_is_one_line_each_way(tmp_path, content, queue):
     assert "Traceback" not in during, during
     assert "Warning" not in during, during
     assert "raised unexpected" not in during and "Task handler raised error" not in during
+
+
+def test_a_task_waiting_for_its_retry_is_not_taken_from_a_live_worker(redis_server, tmp_path,
+                                                                       queue, project):
+    """A retried render waits on its worker with a countdown, taken but not running (not a
+    request Celery counts as reserved): it must still count as held."""
+    one = OneJob(redis_server, queue, project, tmp_path / "out",
+                 "consent/prairie-mind/ketamine/es")
+    worker = Worker(one.env, tmp_path / "worker.log")
+    try:
+        tid = batches.task_id(one.job)
+        one.app.send_task(TASK_NAME, args=[asdict(one.job)], task_id=tid, countdown=40)
+
+        def taken() -> list[str]:
+            return [t for t, task in unacked_tasks(one.client).items() if task == tid]
+
+        wait_for(taken, 30, "the worker to take the task")
+        [tag] = taken()
+        # Longer than any look for lost workers needs (3 s refresh, 15 s expiry, 9 s look).
+        time.sleep(15)
+        assert taken() == [tag], "the task was put back"
+        assert holder(one.client, tag) == worker.process.pid
+        assert one.client.llen(queue) == 0
+    finally:
+        worker.stop()
+    assert b"put back" not in worker.log.read_bytes()

@@ -171,6 +171,8 @@ def _follow_with(app: Celery, settings: Settings, client: redis.Redis,
                 lost, missing = gone & missing, gone - missing
                 if lost:  # never delivered, so not an attempt: the counters stay
                     _send(app, settings, [pending[t] for t in lost], reset_attempts=False)
+                    notice(f"sent {len(lost)} document(s) again: a worker took them off the "
+                           "queue and was lost before recording them")
                 progress = time.monotonic() - STALL_SECONDS + 1.0
         except (redis.RedisError, OSError, OperationalError) as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__

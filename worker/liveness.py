@@ -191,6 +191,9 @@ class Liveness(bootsteps.StartStopStep):  # type: ignore[misc]
                                     exc, interval)
                     failing = True
                     continue
+                except Exception:  # a dead thread would let this worker's keys expire
+                    log.exception("liveness: unexpected error; going on")
+                    continue
                 if failing:
                     log.info("liveness: Redis reachable again")
                 failing = False
