@@ -96,11 +96,14 @@ def test_a_whole_worker_killed_mid_batch_its_tasks_finish_on_another(redis_serve
         orphaned = (at_kill & set(unacked_tasks(client).values())
                     - set(held_by(client, survivor).values()))
         assert orphaned, "the killed worker held nothing"
+        wait_for(lambda: build.says("carepress: waiting for"), 40, "the tasks to be put back")
+        back = time.monotonic() - killed_at
         build.finish(timeout=120)
         took = time.monotonic() - killed_at
     finally:
         survivor.stop()
-    print(f"batch done {took:.1f} s after the kill")
+    print(f"tasks back in the queue {back:.1f} s, batch done {took:.1f} s after the kill")
+    assert back < 30, f"the dead worker's tasks came back {back:.0f} s after the kill"
     assert took < 60, f"the batch took {took:.0f} s after the kill"
     assert snapshot(tmp_path / "out") == snapshot(expected)
     notices = [line for line in build.lines() if "worker that is gone" in line]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from generator.settings import Settings
 from worker.app import TASK_NAME
 from worker.liveness import Sweeper, broker_connection, refresh_seconds
 
+log = logging.getLogger("carepress.queue")
 POLL_SECONDS = 0.1
 STALL_SECONDS = 10.0
 """No result for this long: look for tasks whose message is gone (see _lost)."""
@@ -96,13 +98,14 @@ def queue_runner(app: Celery, settings: Settings, batch_ids: list[str] | None = 
         batch = enqueue(app, settings, jobs)
         if batch_ids is not None:
             batch_ids.append(batch)
-        yield from _follow(app, settings, {task_id(j): j for j in jobs}, notice or _silent)
+        yield from _follow(app, settings, {task_id(j): j for j in jobs}, notice or _logged)
 
     return run
 
 
-def _silent(line: str) -> None:
-    return None
+def _logged(line: str) -> None:
+    """Without a notice callable (the HTTP service), the lines go to its log."""
+    log.warning("%s", line)
 
 
 def _follow(app: Celery, settings: Settings, pending: dict[str, Job],
