@@ -15,6 +15,7 @@ import redis
 from celery import Celery
 from celery.result import AsyncResult
 from kombu.exceptions import OperationalError
+from kombu.utils.url import maybe_sanitize_url
 
 from generator.build import Job, JobResult, Runner, costliest_first
 from generator.errors import BrokerError
@@ -179,8 +180,8 @@ def _follow_with(app: Celery, settings: Settings, client: redis.Redis,
                 progress = time.monotonic() - STALL_SECONDS + 1.0
         except (redis.RedisError, OSError, OperationalError) as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__
-            notice(f"waiting for Redis at {settings.broker_url} ({reason}), up to "
-                   f"{settings.broker_wait} s")
+            where = maybe_sanitize_url(settings.broker_url)  # no password on the terminal
+            notice(f"waiting for Redis at {where} ({reason}), up to {settings.broker_wait} s")
             if not _broker_back(settings, client):
                 for tid in list(pending):
                     yield JobResult(pending.pop(tid).document,

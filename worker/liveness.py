@@ -169,37 +169,53 @@ class Liveness(bootsteps.StartStopStep):  # type: ignore[misc]
             self._thread.join(10)
 
     def _run(self, worker: Any) -> None:
-        from worker.app import TASK_NAME
-
         settings = Settings()
         interval = refresh_seconds(settings)
-        who = f"{socket.gethostname()}:{os.getpid()}"
-        failing = False
         with broker_connection(worker.app) as conn:
-            sweeper: Sweeper | None = None
-            while not self._stop.wait(interval):
-                try:
-                    if sweeper is None:
-                        # A longer look than the follower's (batches.py), so a `build --queue`
-                        # following the batch is the one that puts tasks back and says so.
-                        sweeper = Sweeper(conn.default_channel, TASK_NAME, confirm=3 * interval)
-                    refresh(sweeper.client, held_tags(worker), who, settings.worker_lost_after)
-                    restored = sweeper.sweep()
-                except (redis.RedisError, OSError, OperationalError) as exc:
-                    if not failing:  # one line per outage, not one per tick
-                        log.warning("liveness: Redis unreachable (%s); retrying every %.0f s",
-                                    exc, interval)
-                    failing = True
-                    continue
-                except Exception:  # a dead thread would let this worker's keys expire
-                    log.exception("liveness: unexpected error; going on")
-                    continue
-                if failing:
-                    log.info("liveness: Redis reachable again")
-                failing = False
-                if restored:
-                    log.warning("put back %d task(s) held by a worker that is gone: %s",
-                                len(restored), ", ".join(sorted(restored.values())))
+            beat = _Beat(worker, conn, settings, interval)
+            while True:  # the first keys at once: the worker may already hold messages
+                beat.tick()
+                if self._stop.wait(interval):
+                    return
+
+
+class _Beat:
+    """One look every `interval`: refresh this worker's keys, put back what the dead held."""
+
+    def __init__(self, worker: Any, conn: Connection, settings: Settings,
+                 interval: float) -> None:
+        self.worker, self.conn, self.settings, self.interval = worker, conn, settings, interval
+        self.who = f"{socket.gethostname()}:{os.getpid()}"
+        self.sweeper: Sweeper | None = None
+        self.failing = False
+
+    def tick(self) -> None:
+        from worker.app import TASK_NAME
+
+        try:
+            if self.sweeper is None:
+                # A longer look than the follower's (batches.py), so a `build --queue`
+                # following the batch is the one that puts tasks back and says so.
+                self.sweeper = Sweeper(self.conn.default_channel, TASK_NAME,
+                                       confirm=3 * self.interval)
+            refresh(self.sweeper.client, held_tags(self.worker), self.who,
+                    self.settings.worker_lost_after)
+            restored = self.sweeper.sweep()
+        except (redis.RedisError, OSError, OperationalError) as exc:
+            if not self.failing:  # one line per outage, not one per look
+                log.warning("liveness: Redis unreachable (%s); retrying every %.0f s",
+                            exc, self.interval)
+            self.failing = True
+            return
+        except Exception:  # a dead thread would let this worker's keys expire
+            log.exception("liveness: unexpected error; going on")
+            return
+        if self.failing:
+            log.info("liveness: Redis reachable again")
+        self.failing = False
+        if restored:
+            log.warning("put back %d task(s) held by a worker that is gone: %s",
+                        len(restored), ", ".join(sorted(restored.values())))
 
 
 def broker_connection(app: Any) -> Connection:
