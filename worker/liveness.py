@@ -173,10 +173,10 @@ class Liveness(bootsteps.StartStopStep):  # type: ignore[misc]
         interval = refresh_seconds(settings)
         with broker_connection(worker.app) as conn:
             beat = _Beat(worker, conn, settings, interval)
-            while True:  # the first keys at once: the worker may already hold messages
+            # The first look one interval after start, once the consumer is up: a message
+            # taken meanwhile is covered by the looks' confirmation time (2-3 intervals).
+            while not self._stop.wait(interval):
                 beat.tick()
-                if self._stop.wait(interval):
-                    return
 
 
 class _Beat:
