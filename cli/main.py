@@ -135,12 +135,17 @@ def _runner(project: Project, use_queue: bool) -> Runner:
         from worker import batches
 
         batches.check_broker(settings)
-        return batches.queue_runner(_celery(settings), settings)
+        return batches.queue_runner(_celery(settings), settings, notice=_notice)
     if settings.jobs > 1:
         from cli.pool import pool_runner
 
         return pool_runner(project, settings.jobs)
     return in_process_runner(project)
+
+
+def _notice(line: str) -> None:
+    """What a queued build waits for (Redis, a lost worker's tasks), even with --quiet."""
+    click.echo(f"carepress: {line}", err=True)
 
 
 def _celery(settings: Settings) -> Any:
@@ -191,7 +196,10 @@ def worker_command(ctx: click.Context, concurrency: int | None, queues: str | No
     settings = _settings(ctx)
     from worker.app import app
 
-    argv = ["worker", f"--loglevel={loglevel}", f"--queues={queues or settings.queue}"]
+    # Without gossip: carepress does not use it, and after a Redis outage its restart logged a
+    # traceback (worker/liveness.py watches for lost workers instead).
+    argv = ["worker", f"--loglevel={loglevel}", f"--queues={queues or settings.queue}",
+            "--without-gossip"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     app.worker_main(argv)

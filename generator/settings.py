@@ -55,6 +55,17 @@ class Settings(BaseSettings):
     broker_wait: int = Field(
         default=120, ge=1, description="Seconds `build --queue` waits for a lost broker."
     )
+    worker_start_timeout: float = Field(
+        default=60.0, gt=0,
+        description="Seconds a new pool child may take to start (import WeasyPrint, load fonts "
+                    "and the content) before the worker kills it; Celery's own 4 s is too "
+                    "short on a busy host.",
+    )
+    worker_lost_after: int = Field(
+        default=15, ge=3, le=600,
+        description="Seconds without a sign of life after which the tasks a worker held go "
+                    "back to the queue (they are back within about twice this).",
+    )
     # --- the HTTP service (`carepress serve`) ---
     api_host: str = Field(default="127.0.0.1", description="Address `serve` listens on.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")

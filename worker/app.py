@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import Celery
 
 from generator.settings import Settings
+from worker import logs
+from worker.liveness import Liveness
 
 TASK_NAME = "carepress.render_document"
 
@@ -41,7 +43,20 @@ def make_app(settings: Settings | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         worker_hijack_root_logger=False,
+        # Celery kills a pool child that has not said it is up after this; warming WeasyPrint
+        # up (worker/tasks.py) took longer than Celery's 4 s on a busy host.
+        worker_proc_alive_timeout=settings.worker_start_timeout,
+        # A render running when the connection drops finishes (and stores its result once
+        # Redis is back) rather than being cancelled and done again (Celery 6's default).
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        # Storing a result waits for Redis as long as `build --queue` does (Celery: ~20 s).
+        result_backend_transport_options={"retry_policy": {
+            "max_retries": settings.broker_wait, "interval_start": 0, "interval_step": 1,
+            "interval_max": 1}},
     )
+    logs.install()
+    # Puts back, within seconds, the tasks of a worker killed with its pool (worker/liveness.py).
+    app.steps["worker"].add(Liveness)
     return app
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -14,17 +15,25 @@ import redis
 from celery import Celery
 from celery.result import AsyncResult
 from kombu.exceptions import OperationalError
+from kombu.utils.url import maybe_sanitize_url
 
 from generator.build import Job, JobResult, Runner, costliest_first
 from generator.errors import BrokerError
 from generator.settings import Settings
 from worker.app import TASK_NAME
+from worker.liveness import Sweeper, broker_connection, refresh_seconds
 
+log = logging.getLogger("carepress.queue")
 POLL_SECONDS = 0.1
 STALL_SECONDS = 10.0
 """No result for this long: look for tasks whose message is gone (see _lost)."""
 UNACKED_KEY = "unacked"
 """kombu's Redis transport keeps delivered, unacknowledged messages in this hash (default)."""
+SWEEP_SECONDS = 1.0
+"""How often the follower looks for its batch's tasks held by a worker that is gone."""
+Notice = Callable[[str], None]
+"""Told, in one line each, when the batch waits for something other than renders and when it
+goes on (a Redis outage, a lost worker's tasks)."""
 BATCH_KEY = "carepress:batch:{}"
 ATTEMPTS_KEY = "carepress:attempts:{}"
 """Deliveries of one task in this batch (worker/tasks.py counts them)."""
@@ -78,7 +87,8 @@ def _send(app: Celery, settings: Settings, jobs: list[Job], reset_attempts: bool
         app.send_task(TASK_NAME, args=[asdict(job)], task_id=tid)
 
 
-def queue_runner(app: Celery, settings: Settings, batch_ids: list[str] | None = None) -> Runner:
+def queue_runner(app: Celery, settings: Settings, batch_ids: list[str] | None = None,
+                 notice: Notice | None = None) -> Runner:
     """Enqueue the jobs, then yield each result as it arrives. If Redis restarts (and loses its
     queue) or is unreachable for a while, unfinished jobs are sent again: tasks are idempotent,
     so a job that had already finished just returns its files."""
@@ -89,24 +99,69 @@ def queue_runner(app: Celery, settings: Settings, batch_ids: list[str] | None = 
         batch = enqueue(app, settings, jobs)
         if batch_ids is not None:
             batch_ids.append(batch)
-        yield from _follow(app, settings, {task_id(j): j for j in jobs})
+        yield from _follow(app, settings, {task_id(j): j for j in jobs}, notice or _logged)
 
     return run
 
 
-def _follow(app: Celery, settings: Settings, pending: dict[str, Job]) -> Iterator[JobResult]:
+def _logged(line: str) -> None:
+    """Without a notice callable (the HTTP service), the lines go to its log."""
+    log.warning("%s", line)
+
+
+def _follow(app: Celery, settings: Settings, pending: dict[str, Job],
+            notice: Notice) -> Iterator[JobResult]:
     # One client for the whole batch: it reconnects by itself after an error, and a new
     # connection per poll cost a TCP handshake ten times a second.
-    with broker_client(settings) as client:
-        yield from _follow_with(app, settings, client, pending)
+    with broker_client(settings) as client, broker_connection(app) as conn:
+        gone = _LostWorkers(conn, settings, notice)
+        yield from _follow_with(app, settings, client, pending, notice, gone)
+        gone.settle(pending)
+
+
+class _LostWorkers:
+    """Puts back this batch's tasks held by a worker that is gone (worker/liveness.py) and
+    says so; says again when the last of them is done."""
+
+    def __init__(self, conn: Any, settings: Settings, notice: Notice) -> None:
+        self.conn, self.settings, self.notice = conn, settings, notice
+        self.sweeper: Sweeper | None = None
+        self.next_look = 0.0
+        self.waiting: set[str] = set()
+
+    def settle(self, pending: dict[str, Job]) -> None:
+        if self.waiting and not self.waiting & pending.keys():
+            self.notice("the documents of the lost worker are done; going on")
+            self.waiting = set()
+
+    def look(self, pending: dict[str, Job]) -> None:
+        self.settle(pending)
+        if time.monotonic() < self.next_look:
+            return
+        self.next_look = time.monotonic() + SWEEP_SECONDS
+        if self.sweeper is None:
+            # Shorter than the workers' own look, so the follower puts the tasks back first.
+            confirm = 2 * refresh_seconds(self.settings)
+            self.sweeper = Sweeper(self.conn.default_channel, TASK_NAME, confirm=confirm)
+        orphans = self.sweeper.orphans(set(pending))
+        for tag in orphans:
+            self.sweeper.restore(tag)
+        back = set(orphans.values()) - self.waiting
+        if back:
+            self.waiting |= back
+            self.notice(f"waiting for {len(back)} document(s) held by a worker that is gone "
+                        f"(no sign of life for {self.settings.worker_lost_after} s): back in "
+                        "the queue for another worker")
 
 
 def _follow_with(app: Celery, settings: Settings, client: redis.Redis,
-                 pending: dict[str, Job]) -> Iterator[JobResult]:
+                 pending: dict[str, Job], notice: Notice,
+                 gone_workers: _LostWorkers) -> Iterator[JobResult]:
     server = _server_id(client)
     progress, missing = time.monotonic(), set[str]()
     while pending:
         try:
+            gone_workers.look(pending)
             finished = _ready(app, list(pending))
             now = _server_id(client)
             if now != server:  # Redis restarted: the queue it held in memory may be gone
@@ -120,13 +175,19 @@ def _follow_with(app: Celery, settings: Settings, client: redis.Redis,
                 lost, missing = gone & missing, gone - missing
                 if lost:  # never delivered, so not an attempt: the counters stay
                     _send(app, settings, [pending[t] for t in lost], reset_attempts=False)
+                    notice(f"sent {len(lost)} document(s) again: a worker took them off the "
+                           "queue and was lost before recording them")
                 progress = time.monotonic() - STALL_SECONDS + 1.0
-        except (redis.RedisError, OSError, OperationalError):
+        except (redis.RedisError, OSError, OperationalError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            where = maybe_sanitize_url(settings.broker_url)  # no password on the terminal
+            notice(f"waiting for Redis at {where} ({reason}), up to {settings.broker_wait} s")
             if not _broker_back(settings, client):
                 for tid in list(pending):
                     yield JobResult(pending.pop(tid).document,
                                     error=f"broker unreachable at {settings.broker_url}")
                 return
+            notice("Redis is back; going on")
             continue
         for tid, outcome in finished.items():
             job = pending.pop(tid)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import time
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ from worker.app import TASK_NAME, app
 
 log = logging.getLogger("carepress.worker")
 settings = Settings()
+TEST_WARM_UP_DELAY = "CAREPRESS_TEST_WARM_UP_DELAY"
+"""Test only: seconds each new pool child waits before warming up, as on a busy host."""
 TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EBUSY, errno.EINTR, errno.EIO, errno.ESTALE,
                     errno.ETIMEDOUT}
 
@@ -36,6 +40,7 @@ _counters: redis.Redis | None = None
 def _warm(**_: Any) -> None:
     """Import WeasyPrint and load fonts and shared CSS after the fork, once per process."""
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    time.sleep(float(os.environ.get(TEST_WARM_UP_DELAY, "0")))
     if settings.content_dir.is_dir():
         try:
             _renderer_for(str(settings.content_dir.resolve()), None).pdf  # noqa: B018
@@ -62,8 +67,12 @@ def _count(counter: str, task: Task) -> int:
     global _counters
     if _counters is None:
         # Retries: after a Redis restart the pooled connection is stale; reconnect, don't fail.
+        # While Redis is away, wait as long as `build --queue` does: failing the render for
+        # it lost the document (the result could not be stored either).
+        retries = 5 + settings.broker_wait // 2
         _counters = redis.Redis.from_url(
-            settings.broker_url, retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), 5))
+            settings.broker_url, retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError])
     key = f"carepress:{counter}:{task.request.id}"  # batches.ATTEMPTS_KEY for "attempts"
     with _counters.pipeline() as pipe:
         pipe.incr(key)
