@@ -6,7 +6,15 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    model_validator,
+)
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
@@ -100,6 +108,14 @@ class Geo(Strict):
     longitude: float = Field(ge=-180, le=180)
 
 
+class Question(Strict):
+    """One question of a page's FAQ block; the page's FAQPage JSON-LD carries exactly these."""
+
+    id: Slug
+    question: Text
+    answer: Text
+
+
 class Location(Strict):
     name: Text
     type: Literal["state", "city"]
@@ -110,6 +126,7 @@ class Location(Strict):
     nearby: list[Text] = []
     geo: Geo | None = None
     therapy_notes: dict[Slug, Text] = {}
+    faq: list[Question] = []
     allow_fallback: bool = False
     """Pages may show this entry's English text where a translation is missing (reported)."""
 
@@ -122,10 +139,23 @@ class Colours(Strict):
     accent: Colour
 
 
+E164 = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$")]
+"""A phone number for tel: links: "+", country code and number, digits only (E.164)."""
+
+
 class Contact(Strict):
     phone: Text
+    """As patients read it, e.g. "(708) 555-0142"."""
     email: Text
     website: HttpUrl
+    tel: E164 | None = None
+
+    @model_validator(mode="after")
+    def _tel_is_the_phone(self) -> Contact:
+        digits = "".join(c for c in self.phone if c.isdigit())
+        if self.tel is not None and not self.tel.endswith(digits):
+            raise ValueError(f"tel {self.tel!r} is not the number in phone {self.phone!r}")
+        return self
 
 
 class Address(Strict):
@@ -155,6 +185,35 @@ class Protocol(Strict):
     preparation: Text | None = None
 
 
+Weekday = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+_TIME = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def _check_time(value: object) -> object:
+    if isinstance(value, int):  # YAML 1.1 reads an unquoted 09:00 as the number 540
+        raise ValueError('write the time in quotes, like "09:00"')
+    if not isinstance(value, str) or not _TIME.match(value):
+        raise ValueError(f'invalid time {value!r}: use 24-hour "HH:MM", like "17:30"')
+    return value
+
+
+TimeOfDay = Annotated[str, BeforeValidator(_check_time)]
+
+
+class OpeningHours(Strict):
+    """One row of opening hours: these days, from opens to closes (24-hour clock)."""
+
+    days: list[Weekday] = Field(min_length=1)
+    opens: TimeOfDay
+    closes: TimeOfDay
+
+    @model_validator(mode="after")
+    def _closes_after_opening(self) -> OpeningHours:
+        if self.closes <= self.opens:
+            raise ValueError(f"closes ({self.closes}) must be after opens ({self.opens})")
+        return self
+
+
 class Clinic(Strict):
     name: Text
     logo: Text
@@ -167,3 +226,29 @@ class Clinic(Strict):
     clinician: Clinician
     emergency: Text
     protocols: dict[Slug, Protocol]
+    hours: list[OpeningHours] = []
+    appointment_url: HttpUrl | None = None
+    """Where a patient asks for an appointment online; pages show it as a button."""
+
+
+# --- site ------------------------------------------------------------------------------------
+
+
+def _check_directions(value: str) -> str:
+    if not value.startswith("https://") or value.count("{address}") != 1:
+        raise ValueError("must be an https:// link with {address} once, where the clinic's "
+                         "address goes")
+    return value
+
+
+class Site(Strict):
+    """The public site as a whole: content/site.yaml (and its translations)."""
+
+    name: Text
+    tagline: Text
+    """One or two sentences under the name on the home page; also its meta description."""
+    favicon: Text | None = None
+    """An .svg or .png beside site.yaml, e.g. favicon.svg."""
+    directions_url: Annotated[str, AfterValidator(_check_directions)] = (
+        "https://www.openstreetmap.org/search?query={address}")
+    """A plain link to a map service; {address} is replaced by the clinic's address."""
