@@ -371,6 +371,8 @@ def _consent_snapshot(settings: Settings, therapy: str, version: str | None,
 
 from cli import api_commands  # noqa: E402, I001 (serve, token: the HTTP service)
 api_commands.register(main)
+from cli import preview as preview_commands  # noqa: E402, I001 (preview: the editors' server)
+preview_commands.register(main)
 
 if __name__ == "__main__":
     main()

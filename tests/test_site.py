@@ -43,7 +43,7 @@ def graph(root: ElementTree.Element) -> list[dict]:
     scripts = [s for s in every(root, "script") if s.get("type") == "application/ld+json"]
     assert len(scripts) == 1
     data = json.loads(scripts[0].text or "")
-    return data["@graph"] if "@graph" in data else [data]
+    return data.get("@graph", [data])
 
 
 def target(page: Path, href: str) -> Path:
