@@ -55,6 +55,8 @@ class Preview:
         self.folder = folder
         self._rendered: dict[str, str] = {}
         """Document id → inputs hash of the files written for it."""
+        self._web: dict[str, str] = {}
+        """Clinic document id → inputs hash its HTML files were written for (PDF maybe not)."""
         self._files: dict[str, tuple[str, ...]] = {}
         self._pdf: PdfRenderer | None = None
         self._lock = threading.Lock()
@@ -99,9 +101,10 @@ class Preview:
             slow = [s for s in stale if s.key.kind in CLINIC_KINDS]
             for spec in quick:
                 self._render(renderer, spec, failed)
-            for spec in slow:
+            web = [s for s in slow if self._web.get(s.key.id) != project.hashes[s.key.id]]
+            for spec in web:
                 self._web_version(project, spec, failed)
-            changed = bool(stale) or bool(self.state.problems)
+            changed = bool(quick) or bool(web) or bool(self.state.problems)
             if changed:
                 self._publish(problems=(), failed=dict(failed), pending_pdfs=len(slow))
             for done, spec in enumerate(slow, start=1):
@@ -141,6 +144,9 @@ class Preview:
                     atomic_write(self.folder / output.path, text.encode())
         except CarepressError as exc:
             failed[spec.key.id] = str(exc)
+        self._web[spec.key.id] = project.hashes[spec.key.id]
+        self._files.setdefault(spec.key.id, tuple(o.path for o in spec.outputs
+                                                  if o.format == "html"))
 
     def _remove_unplanned(self, project: Project) -> None:
         planned = {s.key.id for s in project.specs}
@@ -148,3 +154,4 @@ class Preview:
             for path in self._files.pop(key):
                 (self.folder / path).unlink(missing_ok=True)
             self._rendered.pop(key, None)
+            self._web.pop(key, None)
