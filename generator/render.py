@@ -12,6 +12,7 @@ from generator.pages import (
     notfound_context,
     page_context,
     robots_context,
+    site_context,
     sitemap_context,
 )
 from generator.pdf import PdfRenderer
@@ -90,9 +91,10 @@ class DocumentRenderer:
                      Artifact(pdf_out.path, pdf_out.format, pdf)]
         # The site's copies: the same PDF bytes; the HTML again, for links from its own folder.
         for copy in public:
-            data = pdf if copy.format == "pdf" else render_template(
-                env, template, clinic_document_context(self.tree, spec.key, copy.path, False,
-                                                       self.site_url)).encode()
+            data = pdf if copy.format == "pdf" else render_template(env, template, {
+                **clinic_document_context(self.tree, spec.key, copy.path, False, self.site_url),
+                "favicon": site_context(self.tree, spec.key.lang, copy.path)["favicon"],
+            }).encode()
             artifacts.append(Artifact(copy.path, copy.format, data))
         return artifacts
 
