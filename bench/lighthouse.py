@@ -116,20 +116,23 @@ def main() -> int:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         reports = HERE / "reports"
         reports.mkdir(exist_ok=True)
-        results = {}
+        results: dict[str, dict[str, float]] = {}
+        paths: dict[str, str] = {}
         try:
             for name, path in page_types(site, args.content).items():
                 runs = [lighthouse(f"http://127.0.0.1:{args.port}{path}",
                                    reports / f"{name.split()[0]}-{n}.json")
                         for n in range(args.runs)]
                 scores = {c: statistics.median(r[c] for r in runs) for c in CATEGORIES}
-                results[name] = {"path": path, **scores}
+                results[name] = scores
+                paths[name] = path
                 print(f"{name:16} {path:52} " + "  ".join(
                     f"{c} {scores[c]:.0f}" for c in CATEGORIES), flush=True)
         finally:
             server.shutdown()
             server.server_close()
-        (reports / "summary.json").write_text(json.dumps(results, indent=2) + "\n")
+        summary = {name: {"path": paths[name], **scores} for name, scores in results.items()}
+        (reports / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0 if all(min(r[c] for c in CATEGORIES) >= 98 for r in results.values()) else 1
