@@ -291,9 +291,9 @@ def home_context(tree: ContentTree, lang: str, pages: list[DocumentSpec],
                        for other in tree.languages],
         "notices": [{"lang": code, "text": page_language_help(code)}
                     for code in (lang, *(c for c in tree.languages if c != lang))],
-        "json_ld": {"@context": "https://schema.org", "@type": "WebSite", "@id": url,
-                    "url": url, "name": site.name, "inLanguage": lang,
-                    "description": plain_text(site.tagline)},
+        "json_ld": {"@context": "https://schema.org", "@graph": [{
+            "@type": "WebSite", "@id": url, "url": url, "name": site.name, "inLanguage": lang,
+            "description": plain_text(site.tagline)}]},
     }
 
 
