@@ -76,7 +76,7 @@ def test_therapy_change_renders_every_document_showing_it(content, tmp_path, pro
     path.write_text(text)
     report = run_build(content, out)
     expected = sorted(s.key.id for s in project.specs
-                      if s.key.kind in ("handout", "consent", "page", "sitemap"))
+                      if s.key.kind in ("handout", "consent", "page", "sitemap", "home"))
     assert sorted(report.built) == expected
 
 
