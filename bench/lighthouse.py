@@ -69,6 +69,7 @@ def page_types(site: Path, content: Path) -> dict[str, str]:
     cities = sorted(lid for lid, loc in tree.locations.items() if loc.type == "city")
     tid = sorted(tree.therapies)[0]
     found = {
+        "site address": "/" if (site / "index.html").is_file() else "",
         "home": f"/{lang}/" if homes else "",
         "state page": f"/{lang}/{tid}/{states[0]}/",
         "city page": f"/{lang}/{tid}/{cities[0]}/",

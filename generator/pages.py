@@ -18,6 +18,7 @@ from generator.context import clinic_card, page_url, place_name, relative
 from generator.i18n import language_name, page_heading, page_language_help, translations
 from generator.markup import plain_text
 from generator.plan import (
+    ROOT_PATH,
     DocumentKey,
     DocumentSpec,
     favicon_path,
@@ -289,11 +290,39 @@ def home_context(tree: ContentTree, lang: str, pages: list[DocumentSpec],
                         "url": home_url(site_url, other),
                         "href": folder_link(relative(own_path, home_path(other)))}
                        for other in tree.languages],
+        "x_default": f"{site_url}/",  # the site's address, which offers every language
         "notices": [{"lang": code, "text": page_language_help(code)}
                     for code in (lang, *(c for c in tree.languages if c != lang))],
         "json_ld": {"@context": "https://schema.org", "@graph": [{
             "@type": "WebSite", "@id": url, "url": url, "name": site.name, "inLanguage": lang,
             "description": plain_text(site.tagline)}]},
+    }
+
+
+def root_context(tree: ContentTree, site_url: str) -> dict[str, Any]:
+    """The site's own address: each language's home, offered in that language."""
+    languages = []
+    for lang in tree.languages:
+        site = tree.site_in(lang)
+        assert site is not None, "a root page is planned only with a site entry"
+        languages.append({"lang": lang, "site": site.name, "tagline": site.tagline,
+                          "name": language_name(lang),
+                          "href": folder_link(relative(ROOT_PATH, home_path(lang)))})
+    first = languages[0]
+    url = f"{site_url}/"
+    return {
+        **site_context(tree, first["lang"], ROOT_PATH),
+        "heading": first["site"],
+        "languages": languages,
+        "description": _describe(plain_text(first["tagline"])),
+        "url": url,
+        # The language versions of this address are the homes; it is the x-default itself.
+        "alternates": [{"lang": item["lang"], "url": home_url(site_url, item["lang"])}
+                       for item in languages],
+        "x_default": url,
+        "json_ld": {"@context": "https://schema.org", "@graph": [{
+            "@type": "WebSite", "@id": url, "url": url, "name": first["site"],
+            "inLanguage": [item["lang"] for item in languages]}]},
     }
 
 
@@ -339,8 +368,8 @@ def robots_context(site_url: str) -> dict[str, Any]:
 
 def sitemap_context(tree: ContentTree, page_keys: list[DocumentKey],
                     site_url: str) -> dict[str, Any]:
-    """Every page with its language versions (hreflang alternates, and x-default: the first
-    language, as the pages themselves declare it)."""
+    """Every page with its language versions (hreflang alternates, and x-default as the pages
+    themselves declare it: the first language, or for the homes the site's address)."""
     def url_of(key: DocumentKey, lang: str) -> str:
         if key.kind == "home":
             return home_url(site_url, lang)
@@ -351,10 +380,13 @@ def sitemap_context(tree: ContentTree, page_keys: list[DocumentKey],
             return max(t.review.reviewed_on for t in tree.therapies.values()).isoformat()
         return tree.therapies[key.therapy].review.reviewed_on.isoformat()
 
+    def x_default(key: DocumentKey) -> str:
+        return f"{site_url}/" if key.kind == "home" else url_of(key, tree.languages[0])
+
     urls = [
         {"loc": url_of(k, k.lang), "lastmod": lastmod(k),
          "alternates": [{"lang": other, "url": url_of(k, other)} for other in tree.languages]
-         + [{"lang": "x-default", "url": url_of(k, tree.languages[0])}]}
+         + [{"lang": "x-default", "url": x_default(k)}]}
         for k in page_keys
     ]
     return {"urls": urls, "print": False}

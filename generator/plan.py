@@ -56,6 +56,7 @@ class DocumentKey:
             "assets": (),
             "home": ("lang",),
             "notfound": (),
+            "root": (),
             "robots": (),
             "favicon": (),
         }
@@ -92,6 +93,9 @@ def page_path(therapy: str, location: str, lang: str) -> str:
 
 def home_path(lang: str) -> str:
     return f"site/{lang}/index.html"
+
+
+ROOT_PATH = "site/index.html"
 
 
 def favicon_path(tree: ContentTree) -> str | None:
@@ -156,6 +160,9 @@ def _site_specs(tree: ContentTree, pages: list[DocumentSpec]) -> list[DocumentSp
     every = tuple(EntryRef("site", "site", lang=_in(lang)) for lang in tree.languages)
     specs.append(DocumentSpec(DocumentKey("notfound"), (Output("site/404.html", "html"),),
                               every, "404.html.j2"))
+    # The site's own address: the way to each language's home, in that language.
+    specs.append(DocumentSpec(DocumentKey("root"), (Output(ROOT_PATH, "html"),), every,
+                              "root.html.j2"))
     path = favicon_path(tree)
     if path is not None:
         specs.append(DocumentSpec(DocumentKey("favicon"), (Output(path, path.rsplit(".", 1)[1]),),

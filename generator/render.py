@@ -12,6 +12,7 @@ from generator.pages import (
     notfound_context,
     page_context,
     robots_context,
+    root_context,
     site_context,
     sitemap_context,
 )
@@ -67,6 +68,8 @@ class DocumentRenderer:
             context = home_context(self.tree, spec.key.lang, self.project.pages, self.site_url)
         elif kind == "notfound":
             context = notfound_context(self.tree, self.site_url)
+        elif kind == "root":
+            context = root_context(self.tree, self.site_url)
         elif kind == "robots":
             context = robots_context(self.site_url)
         else:

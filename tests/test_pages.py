@@ -110,7 +110,7 @@ def test_every_planned_page_is_built(project, built, page_list):
     assert planned, "the demo content should plan at least one location page"
     assert len(page_list) == len(planned)
     on_disk = {p.relative_to(built).as_posix() for p in (built / "site").rglob("index.html")}
-    homes = {s.outputs[0].path for s in project.specs if s.key.kind == "home"}
+    homes = {s.outputs[0].path for s in project.specs if s.key.kind in ("home", "root")}
     assert on_disk == {s.outputs[0].path for s in planned} | homes
 
 

@@ -225,6 +225,25 @@ def test_home_lists_every_therapy_and_links_every_state_page(built, project):
         assert canonical == [f"{SITE_URL}/{lang}/"]
 
 
+def test_the_sites_address_offers_every_language_home(built, project):
+    path = built / "site" / "index.html"
+    root = parse(path)
+    links = {target(path, a.get("href", "")): a for a in every(root, "a")}
+    for lang in project.tree.languages:
+        home = (built / "site" / lang / "index.html").resolve()
+        assert home in links and links[home].get("hreflang") == lang
+        section = next(s for s in every(root, "section") if s.get("lang") == lang)
+        assert project.tree.site_in(lang).name in visible_text(section)
+    heads = {lk.get("hreflang") or lk.get("rel"): lk.get("href") for lk in every(root, "link")
+             if lk.get("rel") in ("canonical", "alternate")}
+    assert heads["canonical"] == heads["x-default"] == f"{SITE_URL}/"
+    # Every home says the same: its x-default is the site's address.
+    for lang in project.tree.languages:
+        home = parse(built / "site" / lang / "index.html")
+        assert [lk.get("href") for lk in every(home, "link")
+                if lk.get("hreflang") == "x-default"] == [f"{SITE_URL}/"]
+
+
 def test_links_to_pages_end_in_a_slash_like_canonical_urls(built):
     for path in site_pages(built):
         for a in every(parse(path), "a"):
@@ -275,10 +294,14 @@ def test_sitemap_gives_every_url_an_x_default(built, project):
     first = project.tree.languages[0]
     urls = root.findall(SITEMAP + "url")
     assert urls
+    homes = {f"{SITE_URL}/{lang}/" for lang in project.tree.languages}
     for url in urls:
         alternates = {lk.get("hreflang"): lk.get("href") for lk in url.iter(XLINK)}
         assert set(alternates) == {*project.tree.languages, "x-default"}
-        assert alternates["x-default"] == alternates[first]
+        if url.findtext(SITEMAP + "loc") in homes:
+            assert alternates["x-default"] == f"{SITE_URL}/"  # the language chooser
+        else:
+            assert alternates["x-default"] == alternates[first]
 
 
 def test_site_pages_preload_the_web_font_they_use(built):
