@@ -84,7 +84,7 @@ class ContentTree:
     fallbacks: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     """(kind, id, lang) → fields shown in English because the content allows it."""
     site: Site | None = None
-    """content/site.yaml; without it there is no home page, 404 page or favicon."""
+    """content/site.yaml; without it there is no home page, root page, 404 page or favicon."""
 
     def entry(self, ref: EntryRef) -> BaseModel:
         """The entry in the ref's language (English when the ref has none)."""
