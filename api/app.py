@@ -6,6 +6,7 @@ import gc
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,7 +36,8 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
-            state.pipeline.stop()
+            state.pipeline.stop(grace=settings.stop_timeout)
+            state.save()
 
     app = FastAPI(title="carepress", version=__version__, lifespan=lifespan,
                   description="CMS webhooks that regenerate exactly the documents depending on "
@@ -58,9 +60,19 @@ async def _unauthorized(request: Request, exc: clinics.Unauthorized) -> JSONResp
 
 
 async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-    problems = [{"file": "request", "field": ".".join(str(p) for p in e["loc"]),
-                 "message": str(e["msg"]), "line": None} for e in exc.errors()]
+    problems = [_problem(error) for error in exc.errors()]
     return JSONResponse({"detail": "invalid request", "problems": problems}, 422)
+
+
+def _problem(error: Any) -> dict[str, Any]:
+    if error["type"] == "json_invalid":  # the parser's own reason (api.jsonbody), not its position
+        reason = str((error.get("ctx") or {}).get("error") or error["msg"])
+        return {"file": "request", "field": "body", "message": reason, "line": None}
+    if tuple(error["loc"]) == ("body",) and isinstance(error.get("input"), bytes):
+        return {"file": "request", "field": "body", "line": None,
+                "message": "expected a JSON object (Content-Type: application/json)"}
+    return {"file": "request", "field": ".".join(str(p) for p in error["loc"]),
+            "message": str(error["msg"]).removeprefix("Value error, "), "line": None}
 
 
 def healthz() -> Health:

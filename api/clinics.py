@@ -14,13 +14,14 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.documents import MEDIA_TYPES
+from api.jsonbody import BoundedJSONRoute
 from api.models import DocumentRequest, ErrorBody, JobCreated, JobStatus
 from api.state import AppState
 from generator.content import ContentTree
 from generator.errors import ContentError
 from generator.plan import DocumentKey
 
-router = APIRouter(tags=["clinics"])
+router = APIRouter(tags=["clinics"], route_class=BoundedJSONRoute)
 bearer = HTTPBearer(auto_error=False, description="The clinic's token (carepress token create)")
 NOT_FOUND = {"detail": "not found"}
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"model": ErrorBody}}

@@ -8,34 +8,25 @@ the field named by CAREPRESS_CMS_ID_FIELD (default "slug") holds the entry id.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from api.signatures import Rejected
+from generator.changes import Change
 from generator.content import KINDS
-from generator.schema import SLUG_PATTERN
+from generator.ids import id_problem
 from generator.settings import Settings
 
 STRAPI_SYSTEM_FIELDS = {"id", "documentId", "createdAt", "updatedAt", "publishedAt", "locale",
                         "localizations", "createdBy", "updatedBy", "created_at", "updated_at",
                         "published_at"}
+CONTENTFUL_ID_MAX_LENGTH = 64
+"""Contentful's own limit for entry ids."""
 
 
 class PayloadError(Exception):
     """The payload is not of a shape we accept (answered 422 with this reason)."""
-
-
-@dataclass(frozen=True)
-class Change:
-    kind: str
-    id: str
-    data: dict[str, Any] | None
-    """The entry's fields as in its content file; None deletes the entry."""
-    cms_id: str = ""
-    """The CMS's own id of the entry, remembered so that an unpublish (which may carry only
-    that id) finds the entry again."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +46,10 @@ def normalize(scheme: str, payload: Any, headers: Mapping[str, str], settings: S
 
 
 def _slug(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not re.match(SLUG_PATTERN, value):
-        raise PayloadError(f"{where} must be lowercase words joined by '-', e.g. north-side")
-    return value
+    problem = id_problem(value)
+    if problem:
+        raise PayloadError(f"{where} {problem}")
+    return str(value)
 
 
 def _generic(payload: dict[str, Any]) -> Change | Ignored:
@@ -87,6 +79,8 @@ def _contentful(payload: dict[str, Any], topic: str, settings: Settings,
     sys_ = payload.get("sys")
     if not isinstance(sys_, dict) or not isinstance(sys_.get("id"), str):
         raise PayloadError("sys.id missing")
+    if len(sys_["id"]) > CONTENTFUL_ID_MAX_LENGTH:  # it is remembered in the state folder
+        raise PayloadError(f"sys.id longer than {CONTENTFUL_ID_MAX_LENGTH} characters")
     action = parts[2]
     if action in ("unpublish", "delete"):
         known = cms_ids.get(f"contentful:{sys_['id']}")

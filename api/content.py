@@ -19,11 +19,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from api.cms import Change
+from generator import governance
+from generator.changes import Change, last_per_entry
 from generator.content import FOLDERS, KINDS, ContentTree, EntryRef, load_content
 from generator.errors import ContentError, Problem
 from generator.graph import Impact, change_impact
 from generator.i18n import SOURCE_LANGUAGE
+from generator.logos import logo_problem
 from generator.settings import Settings
 from generator.translation import localize
 
@@ -62,6 +64,15 @@ def _problem(shown: str, error: Any) -> Problem:
     return Problem(shown, ".".join(str(p) for p in error["loc"]), message)
 
 
+class ChangeRefused(ContentError):
+    """The change can be seen to be unpublishable at once (answered 422, nothing recorded)."""
+
+
+def _shown(change: Change) -> str:
+    """The entry's file as problems name it (`validate` names it the same way)."""
+    return f"{FOLDERS[change.kind]}/{change.id}.yaml"
+
+
 class ContentView:
     """The published tree, and the tree expected once every accepted change is published.
 
@@ -70,6 +81,7 @@ class ContentView:
 
     def __init__(self, settings: Settings) -> None:
         self._root = settings.content_dir
+        self._out = settings.out_dir
         self._languages = settings.language_codes
         self._lock = threading.Lock()
         self._published: ContentTree | None = None
@@ -87,15 +99,25 @@ class ContentView:
 
     def accept(self, batch: str, change: Change) -> Impact | None:
         """Record an accepted change; None if it would change nothing (compared with what
-        the tree will be once the changes accepted before it are published)."""
+        the tree will be once the changes accepted before it are published). Raises
+        ChangeRefused, recording nothing, when the gate would refuse it for sure."""
         with self._lock:
             old = self._load()[1]
             new = apply_change(old, change, self._overlays)
             if _entry(old, change.kind, change.id) == _entry(new, change.kind, change.id):
                 return None
+            refusals = governance.problems(new, governance.read_record(self._out),
+                                           only=EntryRef(change.kind, change.id))
+            if refusals:
+                raise ChangeRefused(refusals)
+            try:
+                impact = change_impact(old, new, change.kind, change.id)
+            except Exception as exc:  # refused here, not left pending to fail every build
+                raise ChangeRefused([Problem(_shown(change), "", "cannot be planned "
+                                             f"({type(exc).__name__}: {exc})")]) from exc
             self._expected = new
             self._pending.append((batch, change))
-        return change_impact(old, new, change.kind, change.id)
+        return impact
 
     def writing(self) -> None:
         """The pipeline is about to write: its own writes are not edits by hand."""
@@ -106,7 +128,7 @@ class ContentView:
         """The pipeline wrote these changes and refused the batches in `rejected`."""
         with self._lock:
             published, _expected = self._load()
-            for change in _last_per_entry([change for _batch, change in written]):
+            for change in last_per_entry([change for _batch, change in written]):
                 published = apply_change(published, change, self._overlays)
             done = {batch for batch, _change in written} | rejected
             self._pending = [(b, c) for b, c in self._pending if b not in done]
@@ -133,15 +155,9 @@ class ContentView:
         return stamp(self._root) != self._stamp
 
     def _replay(self, tree: ContentTree) -> ContentTree:
-        for change in _last_per_entry([change for _batch, change in self._pending]):
+        for change in last_per_entry([change for _batch, change in self._pending]):
             tree = apply_change(tree, change, self._overlays)
         return tree
-
-
-def _last_per_entry(changes: list[Change]) -> list[Change]:
-    """Each change replaces or removes a whole entry: only the last one per entry counts (a
-    burst of edits to one entry is applied once, not once per edit)."""
-    return list({(c.kind, c.id): c for c in changes}.values())
 
 
 def _entry(tree: ContentTree, kind: str, entry_id: str) -> BaseModel | None:
@@ -209,9 +225,20 @@ def _translations(tree: ContentTree, change: Change, model: BaseModel,
     return found
 
 
-def check_entry(change: Change) -> None:
-    """Raise ContentError with the field errors of the entry itself (answered 422)."""
+def check_entry(change: Change, root: Path | None = None) -> None:
+    """Raise ContentError with the field errors of the entry itself (answered 422), and, given
+    the content root, the problem of the logo file a clinic names."""
     if change.data is not None:
         problems = entry_problems(change.kind, change.id, change.data)
+        if not problems and root is not None and change.kind == "clinic":
+            problems = _logo_problems(root, change.id, str(change.data["logo"]))
         if problems:
             raise ContentError(problems)
+
+
+def _logo_problems(root: Path, clinic_id: str, logo: str) -> list[Problem]:
+    folder = (root / FOLDERS["clinic"]).resolve()
+    problem = logo_problem((folder / logo).resolve(), folder)
+    if problem is None:
+        return []
+    return [Problem(f"{FOLDERS['clinic']}/{clinic_id}.yaml", "logo", f"{logo}: {problem}")]

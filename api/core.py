@@ -7,24 +7,18 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
-import tempfile
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from api.cms import Change
+from generator import gate
 from generator.build import build, in_process_runner
-from generator.content import FOLDERS, load_content
-from generator.errors import CarepressError, ContentError, Problem, StorageError
-from generator.project import load_project
+from generator.changes import Change, write_changes
+from generator.errors import BuildBusyError, CarepressError, Problem
 from generator.settings import Settings
-from generator.storage import atomic_write
 
 
 class CoreDied(Exception):
@@ -65,14 +59,14 @@ class CoreProcess:
         self._conn = ours
 
     def stop(self) -> None:
+        """Close the pipe (an idle child exits at once), then kill what is still running."""
+        if self._conn is not None:
+            self._conn.close()
         if self._process is not None:
-            self._process.terminate()
-            self._process.join(5)
+            self._process.join(1)
             if self._process.is_alive():
                 self._process.kill()
                 self._process.join(5)
-        if self._conn is not None:
-            self._conn.close()
         self._process = self._conn = None
 
 
@@ -80,6 +74,10 @@ def _serve(conn: Connection) -> None:
     # Validation, planning and (embedded) rendering are background work: answering requests
     # in the API process comes first when they compete for a CPU.
     os.nice(CORE_NICENESS)
+    # A stop signal sent to the whole process group (Ctrl-C, systemd) is the server's to
+    # handle: it lets the call in progress finish, then closes the pipe or kills this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     while True:
         try:
             function, args = conn.recv()
@@ -90,8 +88,6 @@ def _serve(conn: Connection) -> None:
         except Exception as exc:  # reported to the caller, the process stays up
             conn.send((False, f"{type(exc).__name__}: {exc}"))
 
-
-HEADER = "# Written by carepress from a CMS webhook: edit this entry in the CMS.\n"
 
 CORE_NICENESS = 5
 """Background work yields the CPU to the process answering requests."""
@@ -109,54 +105,21 @@ class PublishResult:
 
 
 def publish_changes(settings: Settings, changes: list[Change]) -> PublishResult:
-    """Write the changes if the whole tree is valid with them. If not, find the ones at fault
+    """Write the changes if the gate admits the tree with them. If not, find the ones at fault
     by trying them one at a time in order; the others are still written."""
-    if not tree_problems(settings, changes):
+    if not gate.problems(settings, changes):
         write_changes(settings.content_dir, changes)
         return PublishResult(tuple(range(len(changes))))
     accepted: list[int] = []
     rejected: dict[int, list[Problem]] = {}
     for index, change in enumerate(changes):
-        problems = tree_problems(settings, [changes[i] for i in accepted] + [change])
+        problems = gate.problems(settings, [changes[i] for i in accepted] + [change])
         if problems:
             rejected[index] = problems
         else:
             accepted.append(index)
     write_changes(settings.content_dir, [changes[i] for i in accepted])
     return PublishResult(tuple(accepted), rejected)
-
-
-def tree_problems(settings: Settings, changes: list[Change]) -> list[Problem]:
-    """Load a copy of the tree with the changes applied, exactly as a build would."""
-    root = settings.content_dir
-    with tempfile.TemporaryDirectory(prefix="carepress-candidate-") as scratch:
-        # Same folder name, so problems name files as `validate` does (content/clinics/x.yaml).
-        candidate = Path(scratch) / root.resolve().name
-        shutil.copytree(root, candidate)
-        write_changes(candidate, changes, durable=False)
-        try:
-            load_content(candidate, settings.language_codes)
-        except ContentError as exc:
-            return exc.problems
-    return []
-
-
-def write_changes(root: Path, changes: list[Change], durable: bool = True) -> None:
-    # A change replaces or removes a whole entry: only the last one per entry is written.
-    for change in {(c.kind, c.id): c for c in changes}.values():
-        path = root / FOLDERS[change.kind] / f"{change.id}.yaml"
-        if change.data is None:
-            path.unlink(missing_ok=True)
-            # A deleted entry's translations would otherwise be orphans (an invalid tree).
-            for overlay in path.parent.glob(f"{change.id}.*.yaml"):
-                overlay.unlink(missing_ok=True)
-            continue
-        text = HEADER + yaml.safe_dump(change.data, sort_keys=False, allow_unicode=True,
-                                       width=100)
-        if durable:
-            atomic_write(path, text.encode())
-        else:
-            path.write_text(text, encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -174,13 +137,11 @@ def run_build(settings: Settings, queued: bool) -> BuildResult:
     """One build, published and with its manifest written, exactly as `carepress build`
     (`--queue` when a broker is configured) does it."""
     try:
-        project = load_project(settings)
+        project = gate.admit(settings)
         runner = _queue_runner(settings) if queued else in_process_runner(project)
         report = build(project, settings.out_dir, runner)
-    except StorageError as exc:
-        if str(exc).endswith("another build is running"):
-            return BuildResult(busy=True)
-        return BuildResult(error=str(exc))
+    except BuildBusyError:
+        return BuildResult(busy=True)
     except CarepressError as exc:
         return BuildResult(error=str(exc))
     return BuildResult(tuple(report.built), dict(report.failed), tuple(report.removed))

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from generator.schema import SLUG_PATTERN
+from generator.ids import EntryId
 
 Status = Literal["queued", "running", "done", "failed"]
 
@@ -17,7 +17,7 @@ class GenericWebhook(BaseModel):
 
     type: Literal["therapy", "clinic", "location"] = Field(
         description="Other types are acknowledged and ignored.")
-    id: str = Field(pattern=SLUG_PATTERN, description="The entry id, e.g. north-side.")
+    id: EntryId = Field(description="The entry id, e.g. north-side.")
     data: dict[str, Any] | None = Field(
         default=None, description="The entry's fields, as in its content file.")
     deleted: bool = Field(default=False, description="Remove the entry instead.")
@@ -63,7 +63,7 @@ class DocumentRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    therapy: str = Field(pattern=SLUG_PATTERN, max_length=100)
+    therapy: EntryId
     kind: Literal["handout", "consent"]
     lang: str = Field(default="en", pattern=r"^[a-z]{2}$")
     format: Literal["pdf", "html"] = "pdf"

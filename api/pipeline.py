@@ -21,16 +21,19 @@ from contextlib import suppress
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from api.cms import Change
 from api.content import ContentView
 from api.core import BuildResult, CoreProcess, PublishResult, publish_changes, run_build
 from api.records import Records
+from generator.changes import Change
 from generator.settings import Settings
+from generator.storage import atomic_write
 
 log = logging.getLogger("carepress.api")
 BUSY_RETRY_SECONDS = 1.0
 JOURNAL = "inbox.jsonl"
 TAKEN = "inbox.taken.jsonl"
+OWED = "builds-owed.txt"
+"""Record keys (batches, jobs) whose build has not reported yet: at start they are built."""
 
 
 class Pipeline:
@@ -66,8 +69,12 @@ class Pipeline:
             self._cond.notify()
 
     def request_build(self, key: str) -> None:
-        """Run a build soon and report its outcome into record `key`."""
+        """Run a build soon and report its outcome into record `key`. The key is on disk when
+        this returns, so a build cut short by a stop or a crash is run at the next start."""
         with self._cond:
+            self._spool.mkdir(parents=True, exist_ok=True)
+            with (self._spool / OWED).open("a", encoding="utf-8") as handle:
+                handle.write(key + "\n")
             self._waiting.append(key)
             self._cond.notify()
 
@@ -84,16 +91,23 @@ class Pipeline:
                         with suppress(ValueError):
                             record = json.loads(line)
                             self._inbox.append((record["batch"], Change(**record["change"])))
+        owed = self._spool / OWED
+        if owed.exists():
+            self._waiting = list(dict.fromkeys(owed.read_text(encoding="utf-8").split()))
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 0.0) -> None:
+        """Let the step in progress finish (up to `grace` seconds), then stop the core.
+        Nothing is marked failed for being cut short: what was accepted but not yet written
+        is in the journal, and what was written but not yet built is owed to the next start."""
         with self._cond:
             self._stopping = True
             if self._journal is not None:
                 self._journal.close()
                 self._journal = None
             self._cond.notify()
-        self._core.stop()  # a build in progress is abandoned; the next one redoes it
+        self._thread.join(timeout=grace)
+        self._core.stop()
         self._thread.join(timeout=5)
 
     # --- the thread ------------------------------------------------------------------------
@@ -111,6 +125,8 @@ class Pipeline:
                 if changes:
                     self._publish(changes)
                 with self._cond:
+                    if self._stopping:  # the build is owed to the next start
+                        return
                     keys, self._waiting = self._waiting, []
                 if keys:
                     self._build(keys)
@@ -140,6 +156,8 @@ class Pipeline:
         try:
             result: PublishResult = self._call(publish_changes, self._settings, changes)
         except Exception as exc:
+            if self._stopping:  # cut short by a stop: the journal replays them at start
+                return
             log.error("could not validate content changes: %s", exc)
             result = PublishResult(rejected={i: [] for i in range(len(items))})
         self._view.settled([(items[i][0], changes[i]) for i in result.written],
@@ -148,8 +166,10 @@ class Pipeline:
             if index in result.rejected:
                 problems = [asdict(p) for p in result.rejected[index]]
                 log.warning("rejected %s:%s: %d problems", change.kind, change.id, len(problems))
-                self._update(f"batch:{batch}", status="failed", problems=problems,
-                             error="the content tree would be invalid with this change")
+                record = self._update(f"batch:{batch}", status="failed", problems=problems,
+                                      error="the content tree would be invalid with this change")
+                if record and record.get("delivery"):
+                    self._records.release(record["delivery"])
             else:
                 self.request_build(f"batch:{batch}")
         (self._spool / TAKEN).unlink(missing_ok=True)
@@ -160,6 +180,8 @@ class Pipeline:
             try:
                 result: BuildResult = self._call(run_build, self._settings, self._queued)
             except Exception as exc:
+                if self._stopping:  # cut short by a stop: owed to the next start
+                    return
                 result = BuildResult(error=f"build process failed: {exc!r}")
             if not result.busy:
                 break
@@ -169,16 +191,31 @@ class Pipeline:
         if result.error:
             log.error("build failed: %s", result.error)
         self._update_many(keys, lambda key, record: _outcome(key, record, result))
+        self._settle_owed(keys)
+
+    def _settle_owed(self, reported: list[str]) -> None:
+        """Drop the keys whose outcome is recorded from the list of builds owed."""
+        with self._cond:
+            owed = self._spool / OWED
+            done = set(reported)
+            left = [k for k in dict.fromkeys(owed.read_text(encoding="utf-8").split())
+                    if k not in done] if owed.exists() else []
+            if left:
+                atomic_write(owed, ("\n".join(left) + "\n").encode())
+            else:
+                owed.unlink(missing_ok=True)
 
     def _call(self, function: Any, *args: Any) -> Any:
         return self._core.call(function, *args)
 
     # --- records ---------------------------------------------------------------------------
 
-    def _update(self, key: str, **fields: Any) -> None:
+    def _update(self, key: str, **fields: Any) -> dict[str, Any] | None:
         record = self._records.get(key)
         if record is not None:
-            self._records.put(key, {**record, **fields}, self._settings.result_expires)
+            record = {**record, **fields}
+            self._records.put(key, record, self._settings.result_expires)
+        return record
 
     def _update_many(self, keys: list[str],
                      fields: Callable[[str, dict[str, Any]], dict[str, Any]]) -> None:

@@ -1,7 +1,8 @@
 """Small JSON records with a time to live: webhook delivery ids, jobs and batches.
 
 Redis when a broker is configured (shared by every API process, survives a restart), a dict
-in this process otherwise (the embedded mode).
+in this process otherwise (the embedded mode), saved in the state folder when the server stops
+and read back when it starts.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 import redis
+
+from generator.storage import atomic_write
 
 PREFIX = "carepress:api:"
 
@@ -71,6 +75,25 @@ class MemoryRecords:
 
     def ping(self) -> None:
         return None
+
+    def save(self, path: Path) -> None:
+        """Keep the live records across a stop (expiry as wall-clock time)."""
+        with self._lock:
+            offset = time.time() - time.monotonic()
+            live = {k: [expires + offset, value] for k, (expires, value) in self._items.items()
+                    if expires >= time.monotonic()}
+        atomic_write(path, json.dumps(live).encode())
+
+    def restore(self, path: Path) -> None:
+        """Take back what `save` kept; the file is then removed, so it is used once."""
+        if not path.exists():
+            return
+        offset = time.time() - time.monotonic()
+        with self._lock:
+            for key, (expires, value) in json.loads(path.read_text(encoding="utf-8")).items():
+                if expires - offset >= time.monotonic():
+                    self._items[key] = (expires - offset, value)
+        path.unlink()
 
     def _live(self, key: str) -> dict[str, Any] | None:
         item = self._items.get(key)

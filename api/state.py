@@ -17,6 +17,9 @@ from api.tokens import TokenVerifier
 from generator.settings import Settings
 from generator.storage import atomic_write
 
+RECORDS_FILE = "records.json"
+"""Embedded mode's batch, job and delivery records while the server is stopped."""
+
 
 class CmsIds:
     """CMS ids (Contentful's sys.id) → our (kind, id), so that an unpublish, which carries only
@@ -30,13 +33,14 @@ class CmsIds:
             raw = json.loads(self._path.read_text(encoding="utf-8"))
             self.known = {k: (v[0], v[1]) for k, v in raw.items()}
 
-    def remember(self, cms_id: str, kind: str, entry_id: str, deleted: bool) -> None:
+    def remember(self, cms_id: str, kind: str, entry_id: str) -> None:
+        """Map a published CMS entry to ours. A deletion forgets nothing: it may still be
+        refused, and a later unpublish must find the entry again. Another CMS id mapped to
+        the same entry of ours (deleted in the CMS, then made again) is dropped, so an
+        unpublish of the old one cannot delete the new one."""
         with self._lock:
-            known = dict(self.known)
-            if deleted:
-                known.pop(cms_id, None)
-            else:
-                known[cms_id] = (kind, entry_id)
+            known = {k: v for k, v in self.known.items() if v != (kind, entry_id)}
+            known[cms_id] = (kind, entry_id)
             if known != self.known:
                 atomic_write(self._path, json.dumps(known, sort_keys=True).encode())
                 self.known = known
@@ -56,6 +60,11 @@ class AppState:
     cms_ids: CmsIds
     instance: str = field(default_factory=lambda: uuid.uuid4().hex)
 
+    def save(self) -> None:
+        """What must outlive this process and has no other home (embedded records)."""
+        if isinstance(self.records, MemoryRecords):
+            self.records.save(self.settings.state_dir / RECORDS_FILE)
+
 
 def make_state(settings: Settings) -> AppState:
     """Raises ValueError on a bad setting (e.g. a malformed webhook secret)."""
@@ -63,7 +72,12 @@ def make_state(settings: Settings) -> AppState:
     queued = "broker_url" in settings.model_fields_set
     keys = parse_secrets(settings.webhook_secrets.get_secret_value())
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    records: Records = RedisRecords(settings.broker_url) if queued else MemoryRecords()
+    records: Records
+    if queued:
+        records = RedisRecords(settings.broker_url)
+    else:
+        records = MemoryRecords()
+        records.restore(settings.state_dir / RECORDS_FILE)
     view = ContentView(settings)
     return AppState(
         settings=settings, queued=queued, records=records, view=view,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import time
@@ -12,11 +11,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.cms import Change, Ignored, PayloadError, normalize
-from api.content import check_entry
+from api.cms import Ignored, PayloadError, normalize
+from api.content import ChangeRefused, check_entry
+from api.jsonbody import BodyError, parse_json
 from api.models import BatchStatus, ErrorBody, GenericWebhook, WebhookAccepted, WebhookAcknowledged
 from api.signatures import Rejected, Verified, verify_contentful, verify_standard, verify_strapi
 from api.state import AppState
+from generator.changes import Change
 from generator.errors import ContentError, Problem
 
 log = logging.getLogger("carepress.api")
@@ -90,7 +91,7 @@ def handle(state: AppState, method: str, path: str, headers: dict[str, str],
     if not state.records.claim(key, state.settings.dedupe_ttl):
         return _answer(200, {"status": "duplicate", "reason": "delivery already received"})
     try:
-        response = _process(state, verified, headers, body, now)
+        response = _process(state, verified, headers, body, now, key)
     except BaseException:
         state.records.release(key)
         raise
@@ -115,13 +116,13 @@ def authenticate(state: AppState, method: str, path: str, headers: Mapping[str, 
 
 
 def _process(state: AppState, verified: Verified, headers: Mapping[str, str], body: bytes,
-             now: float) -> JSONResponse:
+             now: float, delivery: str) -> JSONResponse:
     try:
-        payload = json.loads(body)
+        payload = parse_json(body)
         outcome = normalize(verified.scheme, payload, headers, state.settings,
                             state.cms_ids.known, now)
-    except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
-        return _answer(422, {"detail": f"malformed JSON: {exc}"})
+    except BodyError as exc:
+        return _answer(422, {"detail": str(exc)})
     except PayloadError as exc:
         return _answer(422, {"detail": f"unexpected payload: {exc}"})
     except Rejected as exc:
@@ -129,27 +130,32 @@ def _process(state: AppState, verified: Verified, headers: Mapping[str, str], bo
     if isinstance(outcome, Ignored):
         log.info("webhook ignored: %s", outcome.reason)
         return _answer(200, {"status": "ignored", "reason": outcome.reason})
-    return _accept(state, outcome)
+    return _accept(state, outcome, delivery)
 
 
-def _accept(state: AppState, change: Change) -> JSONResponse:
+def _accept(state: AppState, change: Change, delivery: str) -> JSONResponse:
     try:
-        check_entry(change)
+        check_entry(change, state.settings.content_dir)
     except ContentError as exc:
         return _answer(422, {"detail": f"invalid {change.kind} {change.id!r}",
                              "problems": _problems(exc.problems)})
     batch = secrets.token_urlsafe(12)
     try:
         impact = state.view.accept(batch, change)
+    except ChangeRefused as exc:
+        return _answer(422, {"detail": f"{change.kind} {change.id!r} cannot be published",
+                             "problems": _problems(exc.problems)})
     except ContentError as exc:
         return _answer(503, {"detail": "the content tree on disk is invalid; fix it first",
                              "problems": _problems(exc.problems)})
-    if change.cms_id:
-        state.cms_ids.remember(change.cms_id, change.kind, change.id, change.data is None)
+    if change.cms_id and change.data is not None:
+        state.cms_ids.remember(change.cms_id, change.kind, change.id)
     if impact is None:
         return _answer(200, {"status": "unchanged", "reason": "the entry already says this"})
+    # The delivery key goes with the batch: a batch the gate refuses forgets its delivery, so
+    # the same delivery sent again once the tree allows it gets through.
     record = {"status": "queued", "documents": list(impact.render),
-              "removed": len(impact.remove), "instance": state.instance}
+              "removed": len(impact.remove), "instance": state.instance, "delivery": delivery}
     state.records.put(f"batch:{batch}", record, state.settings.result_expires)
     try:
         state.pipeline.accept(batch, change)

@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cli.reporting import reported_errors
-from generator import governance
+from generator import gate, governance
 from generator.build import (
     BuildReport,
-    Job,
     Progress,
     build,
     in_process_runner,
+    make_jobs,
     stale_documents,
 )
 from generator.content import load_content
-from generator.errors import CarepressError
+from generator.errors import CarepressError, PublishError
 from generator.plan import DocumentKey
 from generator.project import Project, load_project
 from generator.redline import compare, snapshot_of
@@ -93,7 +93,7 @@ def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | 
     with reported_errors(ctx.obj["debug"]):
         if no_wait and not use_queue:
             raise click.UsageError("--no-wait needs --queue")
-        project = load_project(settings)
+        project = gate.admit(settings)
         if strict:
             from generator.checks import quality_report  # textstat is slow to import
 
@@ -119,8 +119,13 @@ def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | 
             runner = pool_runner(project, settings.jobs)
         else:
             runner = in_process_runner(project)
-        with _progress_bar(quiet) as progress:
-            report = build(project, settings.out_dir, runner, force=force, progress=progress)
+        try:
+            with _progress_bar(quiet) as progress:
+                report = build(project, settings.out_dir, runner, force=force,
+                               progress=progress)
+        except PublishError as exc:
+            _summarise(exc.report, settings.out_dir, published=False)  # type: ignore[arg-type]
+            raise
     _summarise(report, settings.out_dir)
     if report.failed:
         sys.exit(1)
@@ -136,9 +141,7 @@ def _enqueue_only(project: Project, force: bool) -> None:
     from worker import batches
 
     settings = project.settings
-    stale = stale_documents(project, OutputStore(settings.out_dir), force)
-    jobs = [Job(s.key.id, project.hashes[s.key.id], str(settings.content_dir.resolve()),
-                str(settings.out_dir.resolve())) for s in stale]
+    jobs = make_jobs(project, stale_documents(project, OutputStore(settings.out_dir), force))
     batch = batches.enqueue(_celery(settings), settings, jobs)
     click.echo(f"queued {len(jobs)} documents")
     click.echo(batch)
@@ -202,7 +205,11 @@ def _progress_bar(quiet: bool) -> Iterator[Progress]:
             state["bar"].__exit__(None, None, None)
 
 
-def _summarise(report: BuildReport, out_dir: Path) -> None:
+def _summarise(report: BuildReport, out_dir: Path, published: bool = True) -> None:
+    if not published:  # the error line that follows says why, once for every document
+        click.echo(f"built 0, unchanged {len(report.unchanged)}, failed {len(report.failed)}, "
+                   f"removed 0 → {out_dir} (nothing published)")
+        return
     click.echo(f"built {len(report.built)}, unchanged {len(report.unchanged)}, "
                f"failed {len(report.failed)}, removed {len(report.removed)} → {out_dir}")
     for document, error in sorted(report.failed.items()):
@@ -290,7 +297,7 @@ def validate_command(ctx: click.Context, content_dir: Path | None, out_dir: Path
     with reported_errors(ctx.obj["debug"]):
         from generator.checks import quality_report  # textstat is slow to import
 
-        project = load_project(settings)
+        project = gate.admit(settings)
         report = quality_report(project, settings.out_dir, (today or dt.datetime.now()).date())
     tree = project.tree
     click.echo(f"ok: {len(tree.therapies)} therapies, {len(tree.locations)} locations, "

@@ -6,7 +6,7 @@ import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from generator.build import Job, JobResult, Runner, costliest_first, render_job
+from generator.build import Job, JobResult, Runner, costliest_first, io_failure, render_job
 from generator.project import Project
 from generator.render import DocumentRenderer
 
@@ -47,6 +47,8 @@ def pool_runner(project: Project, jobs: int) -> Runner:
             for future in as_completed(futures):
                 try:
                     yield future.result()
+                except OSError as exc:
+                    yield io_failure(futures[future], exc)
                 except Exception as exc:  # a crashed worker fails its document, not the build
                     yield JobResult(futures[future].document, error=f"worker failed: {exc!r}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -9,13 +10,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import governance
-from generator.errors import CarepressError, StorageError, TemplateError
+from generator import governance, releases
+from generator.errors import (
+    BuildBusyError,
+    CarepressError,
+    PublishError,
+    StorageError,
+    TemplateError,
+)
 from generator.fingerprint import sha256_bytes
 from generator.plan import DocumentSpec
 from generator.project import Project
+from generator.releases import Release
 from generator.render import DocumentRenderer
-from generator.storage import ManifestEntry, OutputStore
+from generator.storage import MANIFEST, ManifestEntry, OutputStore, manifest_bytes
 
 Progress = Callable[[int, int, str], None]
 """progress(done, total, document_id): called after each document finishes."""
@@ -65,6 +73,8 @@ Runner = Callable[[list[Job]], Iterable[JobResult]]
 
 @dataclass
 class BuildReport:
+    """What a build did, by document id (removed: published paths)."""
+
     built: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
@@ -149,44 +159,94 @@ def in_process_runner(project: Project) -> Runner:
 
     def run(jobs: list[Job]) -> Iterator[JobResult]:
         for job in jobs:
-            yield render_job(renderer, job)
+            try:
+                yield render_job(renderer, job)
+            except OSError as exc:
+                yield io_failure(job, exc)
 
     return run
+
+
+# A full, read-only or forbidden output folder fails every document the same way: stop there.
+_WHOLE_BUILD_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def io_failure(job: Job, exc: OSError) -> JobResult:
+    """A document that could not be staged; raises StorageError when no document could be."""
+    if exc.errno in _WHOLE_BUILD_ERRNOS:
+        raise StorageError(io_message(exc)) from exc
+    return JobResult(job.document, error=io_message(exc))
+
+
+def io_message(exc: OSError) -> str:
+    """One line naming the path, e.g. `out/.carepress-staging/…: No space left on device`."""
+    where = exc.filename if exc.filename is not None else "output folder"
+    return f"{where}: {exc.strerror or exc}"
 
 
 @contextmanager
 def build_lock(out_dir: Path) -> Iterator[None]:
     """Two builds into one folder would publish over each other; the second one waits its turn."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with (out_dir / ".carepress.lock").open("a") as handle:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        handle = (out_dir / ".carepress.lock").open("a")
+    except OSError as exc:
+        raise StorageError(io_message(exc)) from exc
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise StorageError(f"{out_dir}: another build is running") from exc
+            raise BuildBusyError(f"{out_dir}: another build is running") from exc
         yield
 
 
 def build(project: Project, out_dir: Path, runner: Runner, force: bool = False,
           progress: Progress = no_progress) -> BuildReport:
-    """Render what is stale, publish it, then write the manifest. Raises TemplateError before
-    publishing anything if any template failed."""
+    """Render what is stale, then publish a new release with its manifest in one switch.
+    Raises TemplateError, or PublishError (with the report), before anything is published."""
     store = OutputStore(out_dir)
     with build_lock(out_dir):
         governance.check(project.tree, out_dir)
-        store.clean_leftovers()
+        recover(store)
         old = store.read_manifest()
-        stale = stale_documents(project, store, force)
-        content, out = str(project.settings.content_dir.resolve()), str(out_dir.resolve())
-        jobs = [Job(s.key.id, project.hashes[s.key.id], content, out) for s in stale]
-        results = _collect(runner(jobs), len(jobs), progress)
+        jobs = make_jobs(project, stale_documents(project, store, force))
+        try:
+            results = _collect(runner(jobs), len(jobs), progress)
+        except StorageError as exc:
+            store.prune_staged(keep=set())
+            raise PublishError(f"{exc}; nothing was published, the previous documents stay",
+                               _unpublished(project, jobs, str(exc))) from exc
         fatal = [r for r in results if r.fatal]
         if fatal:
             store.prune_staged(keep=set())
             raise TemplateError(fatal[0].error or "template error")
-        governance.publish(project.tree, out_dir)
-        report = _publish(project, store, old, results)
-        store.prune_staged(keep=set())
+        try:
+            report = _publish(project, store, old, results)
+        finally:
+            store.prune_staged(keep=set())
     return report
+
+
+def _unpublished(project: Project, jobs: list[Job], error: str) -> BuildReport:
+    stale = {j.document for j in jobs}
+    return BuildReport(unchanged=[s.key.id for s in project.specs if s.key.id not in stale],
+                       failed=dict.fromkeys(sorted(stale), error))
+
+
+def make_jobs(project: Project, specs: list[DocumentSpec]) -> list[Job]:
+    content = str(project.settings.content_dir.resolve())
+    out = str(project.settings.out_dir.resolve())
+    return [Job(s.key.id, project.hashes[s.key.id], content, out) for s in specs]
+
+
+def recover(store: OutputStore) -> None:
+    """Whatever an earlier, killed build left: partial renders and releases, missing links."""
+    try:
+        store.clean_leftovers()
+        releases.ensure_links(store.root)
+        releases.collect(store.root)
+    except OSError as exc:
+        raise StorageError(io_message(exc)) from exc
 
 
 def _collect(results: Iterable[JobResult], total: int, progress: Progress) -> list[JobResult]:
@@ -197,27 +257,60 @@ def _collect(results: Iterable[JobResult], total: int, progress: Progress) -> li
     return collected
 
 
-def _publish(project: Project, store: OutputStore, old: dict[str, ManifestEntry],
-             results: list[JobResult]) -> BuildReport:
-    report = BuildReport()
+@dataclass
+class _Outcome:
+    report: BuildReport = field(default_factory=BuildReport)
+    entries: list[ManifestEntry] = field(default_factory=list)
+    files: list[tuple[str, str]] = field(default_factory=list)
+    """(staged file, published path) of every rendered file."""
+
+
+def _outcome(project: Project, old: dict[str, ManifestEntry],
+             results: list[JobResult]) -> _Outcome:
+    outcome = _Outcome()
+    report = outcome.report
     rendered = {r.document: r for r in results}
-    entries: list[ManifestEntry] = []
     for spec in project.specs:
         result = rendered.get(spec.key.id)
         if result is None:
             report.unchanged.append(spec.key.id)
-            entries.extend(old[o.path] for o in spec.outputs)
+            outcome.entries.extend(old[o.path] for o in spec.outputs)
         elif result.error is not None:
             report.failed[spec.key.id] = result.error
-            entries.extend(old[o.path] for o in spec.outputs if o.path in old)
+            outcome.entries.extend(old[o.path] for o in spec.outputs if o.path in old)
         else:
-            for entry, staged in zip(result.entries, result.staged, strict=True):
-                store.publish(staged, entry.path)
-            entries.extend(result.entries)
+            outcome.files.extend((s, e.path) for e, s in zip(result.entries, result.staged,
+                                                              strict=True))
+            outcome.entries.extend(result.entries)
             report.built.append(spec.key.id)
-    store.write_manifest(entries)
-    kept = {e.path for e in entries}
-    for path in sorted(set(old) - kept):
-        store.remove(path)
-        report.removed.append(path)
+    report.removed = sorted(set(old) - {e.path for e in outcome.entries})
+    return outcome
+
+
+def _publish(project: Project, store: OutputStore, old: dict[str, ManifestEntry],
+             results: list[JobResult]) -> BuildReport:
+    outcome = _outcome(project, old, results)
+    report = outcome.report
+    record = governance.record_files(project.tree, store.root)
+    manifest = manifest_bytes(outcome.entries)
+    if not (outcome.files or report.removed or record) and store.published_bytes(
+            MANIFEST) == manifest:
+        return report  # a no-op build touches nothing
+    release = Release(store.root)
+    try:
+        release.start()
+        for staged, path in outcome.files:
+            release.put(store.root / staged, path)
+        for path in report.removed:
+            release.remove(path)
+        for path, data in record.items():
+            release.write(path, data)
+        release.write(MANIFEST, manifest)
+        release.commit()
+    except OSError as exc:
+        release.abort()
+        report.failed.update(dict.fromkeys(report.built, io_message(exc)))
+        report.built, report.removed = [], []
+        raise PublishError(f"{io_message(exc)}; nothing was published, the previous "
+                           "documents stay", report) from exc
     return report

@@ -6,13 +6,10 @@ Every problem in the tree is collected and reported together, each naming its fi
 
 from __future__ import annotations
 
-import re
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-from xml.etree import ElementTree
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -20,7 +17,9 @@ from pydantic import BaseModel, ValidationError
 from generator.contrast import brand_problems
 from generator.errors import ContentError, Problem
 from generator.i18n import SOURCE_LANGUAGE
-from generator.schema import SLUG_PATTERN, Clinic, Location, Site, Therapy
+from generator.ids import id_problem, printable
+from generator.logos import logo_problem
+from generator.schema import Clinic, Location, Site, Therapy
 from generator.translation import localize
 
 KINDS: dict[str, type[BaseModel]] = {
@@ -29,9 +28,6 @@ KINDS: dict[str, type[BaseModel]] = {
     "clinic": Clinic,
 }
 FOLDERS = {"therapy": "therapies", "location": "locations", "clinic": "clinics"}
-LOGO_MAX_BYTES = 512 * 1024
-LOGO_MAX_PIXELS = 4096
-LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
 SITE_FILE = "site.yaml"
 """The public site's own entry (name, tagline, favicon), at the top of the tree; optional."""
 SITE_ID = "site"
@@ -197,10 +193,11 @@ def _check_favicon(tree: ContentTree) -> Iterator[Problem]:
         return
     folder = tree.root.resolve()
     path = (folder / tree.site.favicon).resolve()
-    problem = _logo_problem(path, folder)
+    problem = logo_problem(path, folder)
     if problem:
         yield Problem(_display(tree.root / SITE_FILE, tree.root), "favicon",
-                      f"{tree.site.favicon}: {problem}".replace("clinics folder", "content tree"))
+                      f"{tree.site.favicon}: {problem}".replace(" in a logo", "")
+                      .replace("clinics folder", "content tree"))
     else:
         tree.files[EntryRef("favicon", SITE_ID)] = path
 
@@ -248,8 +245,9 @@ def _display(path: Path, root: Path) -> str:
 
 
 def _load_entry(path: Path, shown: str, model: type[M], problems: list[Problem]) -> M | None:
-    if not re.match(SLUG_PATTERN, path.stem):
-        problems.append(Problem(shown, "", "file name must be lowercase words joined by '-'"))
+    problem = id_problem(path.stem)
+    if problem:
+        problems.append(Problem(printable(shown), "", f"file name {problem}"))
         return None
     data = _read_yaml(path, shown, problems)
     if data is None:
@@ -403,59 +401,8 @@ def _check_logos(tree: ContentTree) -> Iterator[Problem]:
     for cid, clinic in tree.clinics.items():
         shown = _shown(tree, "clinic", cid)
         path = (folder / clinic.logo).resolve()
-        problem = _logo_problem(path, folder)
+        problem = logo_problem(path, folder)
         if problem:
             yield Problem(shown, "logo", f"{clinic.logo}: {problem}")
         else:
             tree.files[EntryRef("logo", cid)] = path
-
-
-def _logo_problem(path: Path, folder: Path) -> str | None:
-    if not path.is_relative_to(folder):
-        return "must be inside the clinics folder"
-    if path.suffix.lower() not in LOGO_TYPES:
-        return "must be an .svg or .png file"
-    if not path.is_file():
-        return "file not found"
-    data = path.read_bytes()
-    if len(data) > LOGO_MAX_BYTES:
-        return f"larger than {LOGO_MAX_BYTES // 1024} KiB"
-    if path.suffix.lower() == ".png":
-        return _png_problem(data)
-    return _svg_problem(data)
-
-
-def _png_problem(data: bytes) -> str | None:
-    # Read the size from the header so a decompression bomb is refused before any decoding.
-    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
-        return "not a PNG image"
-    width, height = struct.unpack(">II", data[16:24])
-    if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:
-        return f"{width}x{height} pixels exceeds {LOGO_MAX_PIXELS}x{LOGO_MAX_PIXELS}"
-    return None
-
-
-def _svg_problem(data: bytes) -> str | None:
-    if b"<!ENTITY" in data or b"<!DOCTYPE" in data:
-        return "SVG with a DOCTYPE or entities is not accepted"
-    try:
-        root = ElementTree.fromstring(data)  # noqa: S314 - DOCTYPE/entities refused above
-    except ElementTree.ParseError as exc:
-        return f"not a well-formed SVG ({exc})"
-    if not root.tag.endswith("svg"):
-        return "not an SVG image"
-    for element in root.iter():
-        if element.tag.rsplit("}", 1)[-1] in ("script", "foreignObject", "style"):
-            return "SVG with scripts, style sheets or foreign content is not accepted"
-        for name, value in element.attrib.items():
-            if _outside_reference(name.rsplit("}", 1)[-1], value):
-                return f"SVG refers to an outside resource ({value[:60]})"
-    return None
-
-
-def _outside_reference(attribute: str, value: str) -> bool:
-    """href="#id" and url(#id) point inside the SVG; anything else could fetch from outside."""
-    if attribute == "href":
-        return not value.startswith("#")
-    urls = re.findall(r"url\(\s*['\"]?([^'\")]*)", value)
-    return "@import" in value or any(not url.startswith("#") for url in urls)

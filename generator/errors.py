@@ -55,6 +55,19 @@ class StorageError(CarepressError):
     """The output store could not be read or written."""
 
 
+class BuildBusyError(StorageError):
+    """Another build holds the output folder."""
+
+
+class PublishError(StorageError):
+    """Publishing failed (a full or read-only disk); nothing was published. Carries the report
+    of the build, so a front-end can still say what was rendered and what failed."""
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 class TransientError(CarepressError):
     """A failure worth retrying: the storage or broker hiccupped, the input is fine."""
 

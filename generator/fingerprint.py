@@ -17,7 +17,8 @@ from generator.i18n import LOCALE_DIR
 from generator.plan import DocumentSpec
 from generator.templating import template_closure
 
-TOOLS = ("weasyprint", "pydyf", "fonttools", "tinycss2", "jinja2", "markdown-it-py", "nh3")
+TOOLS = ("weasyprint", "pydyf", "fonttools", "tinycss2", "jinja2", "markdown-it-py", "nh3",
+         "pikepdf")
 
 
 @cache

@@ -16,7 +16,6 @@ from typing import Any
 from generator.consent import consent_text, protocol_hash, therapy_text_hash
 from generator.content import ContentTree, EntryRef
 from generator.errors import ContentError, Problem
-from generator.storage import atomic_write
 
 RECORD = "consent-versions.json"
 SNAPSHOTS = "consent-versions"
@@ -34,9 +33,14 @@ def _shown(tree: ContentTree, kind: str, entry_id: str) -> str:
     return str(Path(tree.root.name) / tree.files[EntryRef(kind, entry_id)].relative_to(tree.root))
 
 
-def problems(tree: ContentTree, record: dict[str, Any]) -> list[Problem]:
+def problems(tree: ContentTree, record: dict[str, Any],
+             only: EntryRef | None = None) -> list[Problem]:
+    """Consent text or protocol wording changed under a published version (of `only`, or of
+    every entry)."""
     found = []
     for tid, therapy in tree.therapies.items():
+        if only is not None and only != EntryRef("therapy", tid):
+            continue
         known = record["therapies"].get(tid, {}).get(therapy.consent_version)
         if known and known["hash"] != therapy_text_hash(therapy):
             found.append(Problem(_shown(tree, "therapy", tid), "consent_version",
@@ -44,6 +48,8 @@ def problems(tree: ContentTree, record: dict[str, Any]) -> list[Problem]:
                                  f"{therapy.consent_version} was published; give it a new "
                                  "consent_version (patients may need to consent again)"))
     for cid, clinic in tree.clinics.items():
+        if only is not None and only != EntryRef("clinic", cid):
+            continue
         for tid, protocol in clinic.protocols.items():
             known = record["protocols"].get(cid, {}).get(tid, {}).get(str(protocol.revision))
             if known and known["hash"] != protocol_hash(clinic, tid):
@@ -59,10 +65,12 @@ def check(tree: ContentTree, out_dir: Path) -> None:
         raise ContentError(found)
 
 
-def publish(tree: ContentTree, out_dir: Path) -> None:
-    """Add the current versions to the record, with a text snapshot of each new one."""
+def record_files(tree: ContentTree, out_dir: Path) -> dict[str, bytes]:
+    """The files that add the current versions to the record (relative to the output folder):
+    the updated record, and a text snapshot of each new version. Empty when nothing is new."""
     record = read_record(out_dir)
     before = json.dumps(record, sort_keys=True)
+    files: dict[str, bytes] = {}
     for tid, therapy in tree.therapies.items():
         versions = record["therapies"].setdefault(tid, {})
         if therapy.consent_version not in versions:
@@ -72,19 +80,23 @@ def publish(tree: ContentTree, out_dir: Path) -> None:
             }
             snapshot = {"therapy": tid, "name": therapy.name,
                         "version": therapy.consent_version, **consent_text(therapy)}
-            atomic_write(snapshot_path(out_dir, tid, therapy.consent_version),
-                         json.dumps(snapshot, indent=2, ensure_ascii=False).encode())
+            files[snapshot_relative(tid, therapy.consent_version)] = json.dumps(
+                snapshot, indent=2, ensure_ascii=False).encode()
     for cid, clinic in tree.clinics.items():
         for tid, protocol in clinic.protocols.items():
             revisions = record["protocols"].setdefault(cid, {}).setdefault(tid, {})
             revisions.setdefault(str(protocol.revision), {"hash": protocol_hash(clinic, tid)})
     if json.dumps(record, sort_keys=True) != before:
-        atomic_write(out_dir / RECORD,
-                     (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+        files[RECORD] = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
+    return files
+
+
+def snapshot_relative(therapy: str, version: str) -> str:
+    return f"{SNAPSHOTS}/{therapy}/{version}.json"
 
 
 def snapshot_path(out_dir: Path, therapy: str, version: str) -> Path:
-    return out_dir / SNAPSHOTS / therapy / f"{version}.json"
+    return out_dir / snapshot_relative(therapy, version)
 
 
 def load_snapshot(out_dir: Path, therapy: str, version: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from generator.content import ContentTree
 from generator.context import clinic_card, page_url, place_name, relative
 from generator.i18n import language_name, page_heading, page_language_help, translations
 from generator.markup import plain_text
+from generator.phones import e164
 from generator.plan import (
     ROOT_PATH,
     DocumentKey,
@@ -147,8 +148,7 @@ def _card(tree: ContentTree, cid: str, key: DocumentKey, own_path: str,
     address = card["address"]
     line = (f"{address['street']}, {address['city']}, {address['region']} "
             f"{address['postal_code']}, {address['country']}")
-    tel = card["contact"]["tel"] or "".join(
-        c for c in card["contact"]["phone"] if c.isdigit() or c == "+")
+    tel = e164(card["contact"]["phone"], address["country"])
     handout = public_folder(DocumentKey("handout", cid, key.therapy, lang=key.lang))
     consent = public_folder(DocumentKey("consent", cid, key.therapy, lang=key.lang))
     clinic = tree.clinic(cid, key.lang)

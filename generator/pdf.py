@@ -12,9 +12,13 @@ from typing import Any
 
 from generator.errors import FetchError, RenderError
 from generator.fetcher import resolve_allowed
+from generator.logos import LOGO_TYPES, read_logo
+from generator.pdffinish import FieldFont, finish, hints_from_html, load_field_font
 
 log = logging.getLogger("carepress")
 PRINT_STYLESHEETS = ("carepress.css", "print.css")
+# Form fields' font: Noto Sans for Latin, Latin Extended A/B and Vietnamese (scripts/fonts.py).
+FIELD_FONT = Path("fonts") / "NotoSans-Fields.ttf"
 
 
 def harfbuzz_subset_available() -> bool:
@@ -50,6 +54,7 @@ class PdfRenderer:
         self._strict = strict
         self._fetcher = _make_fetcher(weasyprint, tuple(r.resolve() for r in allowed_roots))
         self._fonts = FontConfiguration()
+        self._field_font_path = static_dir / FIELD_FONT
         with self._trap("shared stylesheets"):
             self._css = [
                 weasyprint.CSS(filename=str(static_dir / name), url_fetcher=self._fetcher,
@@ -76,7 +81,16 @@ class PdfRenderer:
             )
         if not isinstance(pdf, bytes):
             raise RenderError(f"{title}: WeasyPrint returned no PDF")
-        return pdf
+        try:
+            return finish(pdf, hints_from_html(document.etree_element), self._field_font())
+        except RenderError as exc:
+            raise RenderError(f"{title}: {exc}") from exc
+
+    def _field_font(self) -> FieldFont:
+        if not self._field_font_path.is_file():
+            raise RenderError(f"the form fields' font {self._field_font_path} is missing "
+                              "(python scripts/fonts.py makes it)")
+        return load_field_font(self._field_font_path)
 
     @contextmanager
     def _trap(self, title: str) -> Iterator[None]:
@@ -101,8 +115,11 @@ def _make_fetcher(weasyprint: Any, roots: tuple[Path, ...]) -> Any:
         def fetch(self, url: str, headers: Any = None) -> Any:
             path = resolve_allowed(url, roots)
             mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            # An image is a logo: drawn from the bytes checked now, not from those checked
+            # when the tree was loaded (the file may have been replaced since).
+            data = read_logo(path) if path.suffix.lower() in LOGO_TYPES else path.read_bytes()
             return weasyprint.urls.URLFetcherResponse(
-                path.as_uri(), path.read_bytes(), headers={"Content-Type": mime})
+                path.as_uri(), data, headers={"Content-Type": mime})
 
     return AssetFetcher(fail_on_errors=True, allowed_protocols=("file",))
 

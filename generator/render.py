@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from generator.content import FOLDERS
 from generator.context import clinic_document_context
 from generator.i18n import SOURCE_LANGUAGE
+from generator.logos import read_logo
 from generator.pages import (
     home_context,
     notfound_context,
@@ -53,7 +54,7 @@ class DocumentRenderer:
             return [Artifact(o.path, o.format, (STATIC_DIR / name).read_bytes())
                     for o, name in zip(spec.outputs, STATIC_FILES, strict=True)]
         if kind == "logo":
-            data = self.tree.logo_path(spec.key.clinic).read_bytes()
+            data = read_logo(self.tree.logo_path(spec.key.clinic))
             return [Artifact(spec.outputs[0].path, spec.outputs[0].format, data)]
         if kind == "favicon":
             source = self.tree.favicon_path()

@@ -16,8 +16,9 @@ from pydantic import (
     model_validator,
 )
 
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
+from generator.ids import EntryId
+
+Slug = EntryId
 Text = Annotated[str, Field(min_length=1)]
 """Markdown: rendered by generator.markup, never trusted as HTML."""
 
@@ -33,6 +34,17 @@ def _check_colour(value: str) -> str:
 
 
 Colour = Annotated[str, AfterValidator(_check_colour)]
+
+LOGO_SUFFIXES = (".svg", ".png")
+
+
+def _check_logo_name(value: str) -> str:
+    if not value.lower().endswith(LOGO_SUFFIXES):
+        raise ValueError(f"logo {value!r} must name an .svg or .png file")
+    return value
+
+
+LogoName = Annotated[str, Field(min_length=1), AfterValidator(_check_logo_name)]
 
 
 class Strict(BaseModel):
@@ -139,23 +151,10 @@ class Colours(Strict):
     accent: Colour
 
 
-E164 = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$")]
-"""A phone number for tel: links: "+", country code and number, digits only (E.164)."""
-
-
 class Contact(Strict):
     phone: Text
-    """As patients read it, e.g. "(708) 555-0142"."""
     email: Text
     website: HttpUrl
-    tel: E164 | None = None
-
-    @model_validator(mode="after")
-    def _tel_is_the_phone(self) -> Contact:
-        digits = "".join(c for c in self.phone if c.isdigit())
-        if self.tel is not None and not self.tel.endswith(digits):
-            raise ValueError(f"tel {self.tel!r} is not the number in phone {self.phone!r}")
-        return self
 
 
 class Address(Strict):
@@ -216,7 +215,7 @@ class OpeningHours(Strict):
 
 class Clinic(Strict):
     name: Text
-    logo: Text
+    logo: LogoName
     logo_alt: Text
     colors: Colours
     contact: Contact

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # --- the HTTP service (`carepress serve`) ---
     api_host: str = Field(default="127.0.0.1", description="Address `serve` listens on.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
+    stop_timeout: float = Field(
+        default=30.0, ge=0, le=3600,
+        description="Seconds `serve` waits on SIGTERM for the content write or build in "
+                    "progress; one cut short is redone at the next start.")
     state_dir: Path = Field(
         default=Path("state"),
         description="The API's own files: clinic token hashes, its document-id key, the inbox.",

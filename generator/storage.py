@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import __version__
+from generator import __version__, faults
 from generator.errors import StorageError
 from generator.fingerprint import sha256_bytes
 
@@ -33,12 +33,12 @@ def _host_tag() -> str:
     return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 
 
-def _owner() -> str:
+def owner_tag() -> str:
     """pid@host of this process, so cleanup can tell a dead writer's leftovers from a live one's."""
     return f"{os.getpid()}@{_host_tag()}"
 
 
-def _is_orphan(name: str) -> bool:
+def is_orphan(name: str) -> bool:
     """True when the owner named in a leftover file name is a process of this host that is gone;
     another host's leftovers are left alone, since only that host knows if it is still writing."""
     match = _OWNER.search(name)
@@ -56,7 +56,7 @@ def _is_orphan(name: str) -> bool:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temporary file beside the target, flush it to disk, then rename over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_owner()}.",
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{owner_tag()}.",
                                suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -64,10 +64,20 @@ def atomic_write(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         Path(tmp).replace(path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             Path(tmp).unlink()
+        if isinstance(exc, OSError):  # a failed write names no file of its own
+            exc.filename = exc.filename or str(path)
         raise
+
+
+def manifest_bytes(entries: list[ManifestEntry]) -> bytes:
+    body: dict[str, Any] = {
+        "generator": f"carepress {__version__}",
+        "documents": [asdict(e) for e in sorted(entries, key=lambda e: e.path)],
+    }
+    return (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode()
 
 
 @dataclass(frozen=True)
@@ -102,15 +112,9 @@ class OutputStore:
             raise StorageError(
                 f"{path}: unreadable manifest ({exc}); delete it to rebuild") from exc
 
-    def write_manifest(self, entries: list[ManifestEntry]) -> None:
-        body: dict[str, Any] = {
-            "generator": f"carepress {__version__}",
-            "documents": [asdict(e) for e in sorted(entries, key=lambda e: e.path)],
-        }
-        data = (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode()
-        path = self.root / MANIFEST
-        if not path.exists() or path.read_bytes() != data:  # a no-op build touches nothing
-            atomic_write(path, data)
+    def published_bytes(self, relative: str) -> bytes | None:
+        path = self.root / relative
+        return path.read_bytes() if path.is_file() else None
 
     # --- staging: rendered files wait here, one folder per inputs hash, until published ---
 
@@ -133,22 +137,22 @@ class OutputStore:
         """Write a render into a private folder, then rename it into place in one step, so a
         killed worker leaves a partial folder that no one mistakes for a finished render."""
         final = self.root / STAGING / inputs
-        partial = final.with_name(f"{inputs}{PARTIAL}{uuid.uuid4().hex[:8]}-{_owner()}")
-        for path, data in files:
-            target = partial / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        (partial / DONE).write_text(json.dumps([asdict(e) for e in entries]), encoding="utf-8")
+        partial = final.with_name(f"{inputs}{PARTIAL}{uuid.uuid4().hex[:8]}-{owner_tag()}")
+        try:
+            for path, data in files:
+                target = partial / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            (partial / DONE).write_text(json.dumps([asdict(e) for e in entries]),
+                                        encoding="utf-8")
+        except OSError as exc:  # a full disk: free what was written, the caller reports it
+            shutil.rmtree(partial, ignore_errors=True)
+            exc.filename = exc.filename or str(partial)
+            raise
         try:
             partial.rename(final)
         except OSError:  # a duplicate job finished first; its files are the same bytes
             shutil.rmtree(partial, ignore_errors=True)
-
-    def publish(self, staged: str, relative: str) -> None:
-        """Move one staged file into place; a rename within one file system is atomic."""
-        target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        (self.root / staged).replace(target)
 
     def prune_staged(self, keep: set[str]) -> None:
         """Drop staged renders not in `keep`, and partial folders of processes that died."""
@@ -158,22 +162,19 @@ class OutputStore:
         for folder in staging.iterdir():
             name = folder.name
             if PARTIAL in name:
-                if _is_orphan(name):
+                if is_orphan(name):
                     shutil.rmtree(folder, ignore_errors=True)
             elif name not in keep:
+                faults.point(f"prune {name}")
                 shutil.rmtree(folder, ignore_errors=True)
         with contextlib.suppress(OSError):
             staging.rmdir()  # only when empty
-
-    def remove(self, relative: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            (self.root / relative).unlink()
 
     def clean_leftovers(self, keep: set[str] | frozenset[str] = frozenset()) -> None:
         """Remove what killed processes left: partial renders and temporary files."""
         self.prune_staged(keep={p.name for p in self._finished_dirs()} | set(keep))
         for tmp in self.root.rglob(f"*{TMP_SUFFIX}") if self.root.exists() else []:
-            if _is_orphan(tmp.name):
+            if is_orphan(tmp.name):
                 tmp.unlink(missing_ok=True)
 
     def _finished_dirs(self) -> list[Path]:

@@ -21,6 +21,7 @@ from jinja2.bccache import Bucket
 from generator.errors import TemplateError
 from generator.i18n import SOURCE_LANGUAGE, long_date, translations
 from generator.markup import markdown_block, markdown_inline, plain_text
+from generator.phones import link_phones, tel_url
 from templates import TEMPLATES_DIR
 
 log = logging.getLogger("carepress")
@@ -46,6 +47,7 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR,
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(md=markdown_block, md_inline=markdown_inline, plain=plain_text,
                        long_date=partial(long_date, lang=lang))
+    env.filters.update(tel=tel_url, phone_links=link_phones)
     return env
 
 

@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 redis-server chromium)
+# poppler-utils: the PDF tests read layout and filled fields back with pdftotext/pdftocairo.
+packages+=(poppler-utils)
+# Java runs the Nu HTML Checker (vnu-jar, tests/test_html_validity.py).
+command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
 # Node.js with npm runs axe-core (tests/a11y); Debian's packages only where there is no npm yet.
 command -v npm >/dev/null || packages+=(nodejs npm)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -41,10 +43,21 @@ def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return result
 
 
+def published_files(out: Path, pattern: str = "*") -> list[Path]:
+    """Every published file below an output folder, as a reader reaches it (through the links
+    to the current release; Path.rglob does not follow links), carepress's own folders left
+    out."""
+    found: list[Path] = []
+    for current, dirs, files in os.walk(out, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".carepress"))
+        found.extend(Path(current) / name for name in sorted(files)
+                     if fnmatch.fnmatch(name, pattern) and not name.startswith(".carepress"))
+    return sorted(found)
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file below a folder with its bytes (the build lock file excluded)."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != ".carepress.lock"}
+    """Every published file below an output folder with its bytes, as a reader sees them."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in published_files(folder)}
 
 
 def manifest(out: Path) -> dict[str, Any]:
@@ -53,9 +66,11 @@ def manifest(out: Path) -> dict[str, Any]:
 
 
 def pdf_pages(path: Path) -> list[str]:
-    """Text of each page, whitespace folded, so wrapped lines compare like the source."""
+    """Text of each page, whitespace folded and list bullets dropped (the PDF reads them in
+    place, the source has none), so wrapped lines and list items compare like the source."""
     reader = PdfReader(io.BytesIO(path.read_bytes()))
-    return [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+    return [" ".join(w for w in (page.extract_text() or "").split() if w != "•")
+            for page in reader.pages]
 
 
 def broken_png() -> bytes:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, manifest
+from tests.conftest import REPO, manifest, published_files
 
 A11Y = REPO / "tests" / "a11y"
 SCRIPT = A11Y / "axe.mjs"
@@ -64,7 +64,7 @@ def describe(report: dict[str, Any], out: Path) -> list[str]:
 @pytest.mark.slow
 def test_every_html_file_passes_axe_in_chromium(built: Path) -> None:
     node = node_or_fail()
-    files = sorted(built.rglob("*.html"))
+    files = sorted(published_files(built, "*.html"))
     listed = {built / entry["path"] for entry in manifest(built)["documents"]
               if entry["format"] == "html"}
     assert listed and listed <= set(files), "the manifest lists HTML files the build did not write"

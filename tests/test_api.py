@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 
-from api.cms import Change, Ignored, normalize
+from api.cms import Ignored, normalize
 from api.signatures import (
     Rejected,
     parse_secrets,
@@ -32,6 +32,7 @@ from api.signatures import (
     verify_contentful,
     verify_standard,
 )
+from generator.changes import Change
 from generator.settings import Settings
 from tests.conftest import REPO, manifest, snapshot
 from tests.services import Worker, free_port, service_env, stop_group, wait_for
@@ -260,7 +261,8 @@ def api_env(tmp: Path, content: Path, out: Path, redis_url: str | None,
 
 def start_api(tmp: Path, content: Path, built: Path, redis_url: str | None, queue: str) -> Api:
     out = tmp / "out"
-    shutil.copytree(built, out)  # a current store: only what a change touches is rendered
+    # A current store (its links kept): only what a change touches is rendered.
+    shutil.copytree(built, out, symlinks=True)
     env = api_env(tmp, content, out, redis_url, queue)
     return Api(Server(env, tmp / "server.log"), env, content, out)
 

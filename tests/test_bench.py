@@ -43,3 +43,15 @@ def test_quick_benchmark_ends_with_one_json_line_of_every_figure(tmp_path: Path)
     for name in FIGURES - {"peer_chromium_ratio", "queue_vs_inprocess", "queue_worker_rss_mb"}:
         assert data["figures"][name]["value"] is not None, name
     assert json.loads(output.read_text()) == data
+
+
+@pytest.mark.slow
+def test_quick_chaos_run_injects_faults_and_loses_nothing() -> None:
+    result = subprocess.run([sys.executable, "-m", "bench.chaos", "--quick", "--no-queue"],
+                            cwd=REPO, capture_output=True, text=True, timeout=900)
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert data["faults_injected"] >= 8, data
+    assert {k: data[k] for k in ("documents_lost", "documents_mixed", "builds_wedged",
+                                 "accepted_changes_lost")} == dict.fromkeys(
+        ("documents_lost", "documents_mixed", "builds_wedged", "accepted_changes_lost"), 0), data
+    assert result.returncode == 0, result.stderr[-4000:]

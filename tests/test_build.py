@@ -14,7 +14,16 @@ import yaml
 
 from generator.errors import ContentError, TemplateError
 from generator.storage import STAGING, TMP_SUFFIX
-from tests.conftest import REPO, broken_png, manifest, run_build, run_cli, snapshot, use_logo
+from tests.conftest import (
+    REPO,
+    broken_png,
+    manifest,
+    published_files,
+    run_build,
+    run_cli,
+    snapshot,
+    use_logo,
+)
 
 MANIFEST_FIELDS = {"path", "kind", "format", "clinic", "therapy", "location", "lang", "sha256",
                    "inputs", "version", "document"}
@@ -47,12 +56,12 @@ def test_manifest_lists_every_file_with_its_hash(built, project):
 def test_noop_rebuild_renders_nothing(content, tmp_path):
     out = tmp_path / "out"
     first = run_build(content, out)
-    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    before = {p: p.stat().st_mtime_ns for p in published_files(out) if p.is_file()}
     second = run_build(content, out)
     assert first.built and not first.failed
     assert second.built == []
     assert sorted(second.unchanged) == sorted(first.built)
-    after = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    after = {p: p.stat().st_mtime_ns for p in published_files(out) if p.is_file()}
     changed = [p for p in before if before[p] != after.get(p)]
     assert changed == []
 

@@ -17,6 +17,7 @@ import pytest
 import tinyhtml5
 
 from generator.markup import plain_text
+from generator.phones import e164
 from generator.plan import DocumentKey, page_path
 from generator.settings import Settings
 
@@ -174,7 +175,7 @@ def test_json_ld_clinics_match_content(project, page_list):
             clinic = tree.clinics[cid]
             node = by_name[clinic.name]
             # E.164, the form a phone dials from anywhere (tel: links use the same).
-            assert node["telephone"] == clinic.contact.tel
+            assert node["telephone"] == e164(clinic.contact.phone, clinic.address.country)
             assert node["url"] == str(clinic.contact.website)
             address = node["address"]
             assert address["@type"] == "PostalAddress"

@@ -17,7 +17,15 @@ from generator.content import load_content
 from generator.errors import ContentError
 from generator.i18n import translations
 from generator.markup import plain_text
-from tests.conftest import REPO, make_settings, pdf_pages, run_build, run_cli, snapshot
+from tests.conftest import (
+    REPO,
+    make_settings,
+    pdf_pages,
+    published_files,
+    run_build,
+    run_cli,
+    snapshot,
+)
 
 CLINICS = ["prairie-mind", "riverwalk-wellness"]
 LANGS = ["en", "es"]
@@ -66,7 +74,7 @@ def test_consent_fields_one_initials_per_item_with_stable_names(built, project, 
 # --- tagged PDF/UA ---------------------------------------------------------------------------
 
 def all_pdfs(built: Path) -> list[Path]:
-    return sorted(built.rglob("*.pdf"))
+    return sorted(published_files(built, "*.pdf"))
 
 
 def test_every_pdf_is_tagged_pdf_ua_with_title_and_language(built):

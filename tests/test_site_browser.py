@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from generator.phones import tel_url
 from tests.conftest import REPO
 from tests.test_accessibility import A11Y, node_or_fail
 
@@ -90,7 +91,8 @@ def test_first_clinic_card_and_its_call_button_are_on_a_phones_first_screen(buil
     assert seen["card"] is not None and seen["call"] is not None
     assert 0 <= seen["card"]["top"] < seen["call"]["top"]
     assert seen["call"]["bottom"] <= height, f"call button ends at {seen['call']['bottom']} px"
-    assert seen["call"]["href"] == f"tel:{project.tree.clinics[clinic].contact.tel}"
+    entry = project.tree.clinics[clinic]
+    assert seen["call"]["href"] == tel_url(entry.contact.phone, entry.address.country)
 
 
 @pytest.mark.slow
