@@ -95,9 +95,10 @@ class DocumentRenderer:
                      Artifact(pdf_out.path, pdf_out.format, pdf)]
         # The site's copies: the same PDF bytes; the HTML again, for links from its own folder.
         for copy in public:
+            site = site_context(self.tree, spec.key.lang, copy.path)
             data = pdf if copy.format == "pdf" else render_template(env, template, {
                 **clinic_document_context(self.tree, spec.key, copy.path, False, self.site_url),
-                "favicon": site_context(self.tree, spec.key.lang, copy.path)["favicon"],
+                "favicon": site["favicon"], "fonts": site["fonts"],
             }).encode()
             artifacts.append(Artifact(copy.path, copy.format, data))
         return artifacts
