@@ -412,6 +412,8 @@ from cli import api_commands  # noqa: E402, I001 (serve, token: the HTTP service
 api_commands.register(main)
 from cli import translations  # noqa: E402, I001 (translations list, mark-reviewed)
 translations.register(main)
+from cli import preview as preview_commands  # noqa: E402, I001 (preview: the editors' server)
+preview_commands.register(main)
 
 if __name__ == "__main__":
     main()

@@ -20,7 +20,7 @@ from generator.errors import ContentError, Problem
 from generator.i18n import SOURCE_LANGUAGE
 from generator.ids import id_problem, printable
 from generator.logos import logo_problem
-from generator.schema import Clinic, Location, Therapy
+from generator.schema import Clinic, Location, Site, Therapy
 from generator.translation import localize, stale_fields
 
 KINDS: dict[str, type[BaseModel]] = {
@@ -29,6 +29,9 @@ KINDS: dict[str, type[BaseModel]] = {
     "clinic": Clinic,
 }
 FOLDERS = {"therapy": "therapies", "location": "locations", "clinic": "clinics"}
+SITE_FILE = "site.yaml"
+"""The public site's own entry (name, tagline, favicon), at the top of the tree; optional."""
+SITE_ID = "site"
 
 M = TypeVar("M", bound=BaseModel)
 LineMap = dict[tuple[str | int, ...], int]
@@ -58,7 +61,8 @@ class EntryRef:
 
 
 FACETS: dict[tuple[str, str], set[str]] = {
-    ("clinic", "listing"): {"name", "contact", "address", "clinician", "locations", "therapies"},
+    ("clinic", "listing"): {"name", "contact", "address", "clinician", "locations", "therapies",
+                            "hours", "appointment_url"},
     ("location", "name"): {"name", "type", "state"},
 }
 
@@ -79,14 +83,25 @@ class ContentTree:
     stale: dict[tuple[str, str, str], list[Problem]] = field(default_factory=dict)
     """(kind, id, lang) → its translated fields whose English text changed since (see
     generator.translation); the build holds back consent forms built from them."""
+    site: Site | None = None
+    """content/site.yaml; without it there is no home page, root page, 404 page or favicon."""
 
     def entry(self, ref: EntryRef) -> BaseModel:
         """The entry in the ref's language (English when the ref has none)."""
         if ref.lang and ref.lang != SOURCE_LANGUAGE:
             return self.translated[(ref.kind, ref.id, ref.lang)]
         entries: dict[str, dict[str, Any]] = {
-            "therapy": self.therapies, "location": self.locations, "clinic": self.clinics}
+            "therapy": self.therapies, "location": self.locations, "clinic": self.clinics,
+            "site": {SITE_ID: self.site}}
         return entries[ref.kind][ref.id]  # type: ignore[no-any-return]
+
+    def site_in(self, lang: str) -> Site | None:
+        if self.site is None:
+            return None
+        return self.entry(EntryRef("site", SITE_ID, lang=lang))  # type: ignore[return-value]
+
+    def favicon_path(self) -> Path | None:
+        return self.files.get(EntryRef("favicon", SITE_ID))
 
     def therapy(self, tid: str, lang: str) -> Therapy:
         return self.entry(EntryRef("therapy", tid, lang=lang))  # type: ignore[return-value]
@@ -134,11 +149,13 @@ def load_content(root: Path, languages: tuple[str, ...] = (SOURCE_LANGUAGE,)) ->
                 entries[kind][entry_id] = entry
     if not any(ref.kind == "therapy" for ref in files):
         problems.append(Problem(_display(root / "therapies", root), "", "no therapy files"))
+    site = _load_site(root, files, overlays, problems)
     files.update(overlays)
     tree = ContentTree(root, entries["therapy"], entries["location"], entries["clinic"], files,
-                       languages)
+                       languages, site=site)
     problems.extend(_check_references(tree))
     problems.extend(_check_logos(tree))
+    problems.extend(_check_favicon(tree))
     problems.extend(_translate(tree, overlays))
     if problems:
         raise ContentError(problems)
@@ -156,11 +173,37 @@ def _translate(tree: ContentTree, overlays: dict[EntryRef, Path]) -> Iterator[Pr
     for lang in tree.languages:
         if lang == SOURCE_LANGUAGE:
             continue
+        sites = {SITE_ID: tree.site} if tree.site is not None else {}
         for kind, entries in (("therapy", tree.therapies), ("location", tree.locations),
-                              ("clinic", tree.clinics)):
+                              ("clinic", tree.clinics), ("site", sites)):
             for entry_id, entry in entries.items():
                 yield from _translate_entry(tree, EntryRef(kind, entry_id, lang=lang), entry,
                                             overlays.get(EntryRef(kind, entry_id, lang=lang)))
+
+
+def _load_site(root: Path, files: dict[EntryRef, Path], overlays: dict[EntryRef, Path],
+               problems: list[Problem]) -> Site | None:
+    path = root / SITE_FILE
+    for overlay in sorted(root.glob(f"{SITE_ID}.*.yaml")):
+        overlays[EntryRef("site", SITE_ID, lang=overlay.stem.partition(".")[2])] = overlay
+    if not path.is_file():
+        return None
+    files[EntryRef("site", SITE_ID)] = path
+    return _load_entry(path, _display(path, root), Site, problems)
+
+
+def _check_favicon(tree: ContentTree) -> Iterator[Problem]:
+    if tree.site is None or tree.site.favicon is None:
+        return
+    folder = tree.root.resolve()
+    path = (folder / tree.site.favicon).resolve()
+    problem = logo_problem(path, folder)
+    if problem:
+        yield Problem(_display(tree.root / SITE_FILE, tree.root), "favicon",
+                      f"{tree.site.favicon}: {problem}".replace(" in a logo", "")
+                      .replace("clinics folder", "content tree"))
+    else:
+        tree.files[EntryRef("favicon", SITE_ID)] = path
 
 
 def _translate_entry(tree: ContentTree, ref: EntryRef, entry: BaseModel,

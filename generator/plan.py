@@ -14,6 +14,9 @@ STATIC_FILES = (
     "fonts/NotoSans-Regular.ttf",
     "fonts/NotoSans-Bold.ttf",
     "fonts/NotoSans-Italic.ttf",
+    "fonts/NotoSans-Regular.woff2",
+    "fonts/NotoSans-Bold.woff2",
+    "fonts/NotoSans-Italic.woff2",
     "fonts/OFL.txt",
 )
 
@@ -36,6 +39,8 @@ class DocumentKey:
             return f"page/{self.therapy}/{self.location}/{self.lang}"
         if self.kind == "logo":
             return f"logo/{self.clinic}"
+        if self.kind == "home":
+            return f"home/{self.lang}"
         return self.kind
 
     @classmethod
@@ -49,6 +54,11 @@ class DocumentKey:
             "logo": ("clinic",),
             "sitemap": (),
             "assets": (),
+            "home": ("lang",),
+            "notfound": (),
+            "root": (),
+            "robots": (),
+            "favicon": (),
         }
         if kind not in shapes or len(rest) != len(shapes[kind]):
             raise UnknownDocumentError(f"not a document id: {text!r}")
@@ -81,6 +91,29 @@ def page_path(therapy: str, location: str, lang: str) -> str:
     return f"site/{lang}/{therapy}/{location}/index.html"
 
 
+def home_path(lang: str) -> str:
+    return f"site/{lang}/index.html"
+
+
+ROOT_PATH = "site/index.html"
+
+
+def favicon_path(tree: ContentTree) -> str | None:
+    """The favicon's place on the site, if the site entry names one."""
+    source = tree.favicon_path()
+    return None if source is None else f"site/assets/favicon{source.suffix.lower()}"
+
+
+def public_folder(key: DocumentKey) -> str:
+    """Where the site publishes a clinic's handout and consent preview for patients."""
+    return f"site/{clinic_folder(key)}"
+
+
+# The files of a clinic document that the public site carries too: the handout in both
+# formats and the consent form's HTML preview (the fillable PDF is the clinic's to hand out).
+PUBLIC_FORMATS = {"handout": ("html", "pdf"), "consent": ("html",)}
+
+
 def logo_path(tree: ContentTree, clinic_id: str) -> str:
     return f"site/assets/logos/{clinic_id}{tree.logo_path(clinic_id).suffix.lower()}"
 
@@ -96,10 +129,44 @@ def plan_documents(tree: ContentTree) -> list[DocumentSpec]:
             for lid in sorted(tree.locations):
                 if tree.clinics_serving(lid, tid):
                     specs.append(_page_spec(tree, tid, lid, lang))
-    pages = tuple(s.key.id for s in specs if s.key.kind == "page")
+    specs.extend(_site_specs(tree, [s for s in specs if s.key.kind == "page"]))
+    pages = tuple(s.key.id for s in specs if s.key.kind in ("page", "home"))
     therapies = tuple(EntryRef("therapy", tid) for tid in sorted(tree.therapies))
     specs.append(DocumentSpec(DocumentKey("sitemap"), (Output("site/sitemap.xml", "xml"),),
                               therapies, "sitemap.xml.j2", pages))
+    return specs
+
+
+def _site_specs(tree: ContentTree, pages: list[DocumentSpec]) -> list[DocumentSpec]:
+    """The site's own documents: robots.txt always; with a site entry, a home page per
+    language, a 404 page and the favicon."""
+    specs = [DocumentSpec(DocumentKey("robots"), (Output("site/robots.txt", "txt"),), (),
+                          "robots.txt.j2")]
+    if tree.site is None:
+        return specs
+    for lang in tree.languages:
+        shown = [s for s in pages if s.key.lang == lang]
+        # The home lists each therapy with the states (or, without one, the places) it has
+        # pages for: each is named, and the set of pages decides which links exist.
+        entries = (
+            EntryRef("site", "site", lang=_in(lang)),
+            *(EntryRef("therapy", tid, lang=_in(lang)) for tid in sorted(tree.therapies)),
+            *(EntryRef("location", lid, "name", _in(lang))
+              for lid in sorted({s.key.location for s in shown})),
+        )
+        specs.append(DocumentSpec(DocumentKey("home", lang=lang),
+                                  (Output(home_path(lang), "html"),), entries, "home.html.j2",
+                                  tuple(s.key.id for s in shown)))
+    every = tuple(EntryRef("site", "site", lang=_in(lang)) for lang in tree.languages)
+    specs.append(DocumentSpec(DocumentKey("notfound"), (Output("site/404.html", "html"),),
+                              every, "404.html.j2"))
+    # The site's own address: the way to each language's home, in that language.
+    specs.append(DocumentSpec(DocumentKey("root"), (Output(ROOT_PATH, "html"),), every,
+                              "root.html.j2"))
+    path = favicon_path(tree)
+    if path is not None:
+        specs.append(DocumentSpec(DocumentKey("favicon"), (Output(path, path.rsplit(".", 1)[1]),),
+                                  (EntryRef("favicon", "site"),), None))
     return specs
 
 
@@ -127,7 +194,9 @@ def _clinic_specs(cid: str, tid: str, lang: str) -> list[DocumentSpec]:
     for kind in CLINIC_KINDS:
         key = DocumentKey(kind, clinic=cid, therapy=tid, lang=lang)
         folder = clinic_folder(key)
-        outputs = (Output(f"{folder}/{kind}.html", "html"), Output(f"{folder}/{kind}.pdf", "pdf"))
+        outputs = (Output(f"{folder}/{kind}.html", "html"), Output(f"{folder}/{kind}.pdf", "pdf"),
+                   *(Output(f"{public_folder(key)}/{kind}.{fmt}", fmt)
+                     for fmt in PUBLIC_FORMATS[kind]))
         specs.append(DocumentSpec(key, outputs, entries, f"{kind}.html.j2"))
     return specs
 
@@ -140,6 +209,7 @@ def _page_spec(tree: ContentTree, tid: str, lid: str, lang: str) -> DocumentSpec
     clinics = tree.clinics_serving(lid, tid)
     code = _in(lang)
     entries = (
+        *([EntryRef("site", "site", lang=code)] if tree.site is not None else []),
         EntryRef("therapy", tid, lang=code),
         EntryRef("location", lid, lang=code),
         *(EntryRef("location", p, "name", code) for p in named),

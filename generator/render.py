@@ -8,7 +8,15 @@ from generator.content import FOLDERS
 from generator.context import clinic_document_context
 from generator.i18n import SOURCE_LANGUAGE
 from generator.logos import read_logo
-from generator.pages import page_context, sitemap_context
+from generator.pages import (
+    home_context,
+    notfound_context,
+    page_context,
+    robots_context,
+    root_context,
+    site_context,
+    sitemap_context,
+)
 from generator.pdf import PdfRenderer
 from generator.plan import STATIC_FILES, DocumentSpec
 from generator.project import Project
@@ -48,19 +56,32 @@ class DocumentRenderer:
         if kind == "logo":
             data = read_logo(self.tree.logo_path(spec.key.clinic))
             return [Artifact(spec.outputs[0].path, spec.outputs[0].format, data)]
+        if kind == "favicon":
+            source = self.tree.favicon_path()
+            assert source is not None, "a favicon is planned only when the site names one"
+            data = source.read_bytes()
+            return [Artifact(spec.outputs[0].path, spec.outputs[0].format, data)]
         if kind in ("handout", "consent"):
             return self._clinic_document(spec, self.project.hashes[spec.key.id])
         if kind == "page":
             context = page_context(self.tree, spec.key, self.site_url)
+        elif kind == "home":
+            context = home_context(self.tree, spec.key.lang, self.project.pages, self.site_url)
+        elif kind == "notfound":
+            context = notfound_context(self.tree, self.site_url)
+        elif kind == "root":
+            context = root_context(self.tree, self.site_url)
+        elif kind == "robots":
+            context = robots_context(self.site_url)
         else:
-            context = sitemap_context(self.tree, [p.key for p in self.project.pages],
-                                      self.site_url)
+            listed = [s.key for s in self.project.specs if s.key.kind in ("page", "home")]
+            context = sitemap_context(self.tree, listed, self.site_url)
         env = self.project.envs[spec.key.lang or SOURCE_LANGUAGE]
         text = render_template(env, spec.template or "", context)
         return [Artifact(spec.outputs[0].path, spec.outputs[0].format, text.encode())]
 
     def _clinic_document(self, spec: DocumentSpec, inputs_hash: str) -> list[Artifact]:
-        html_out, pdf_out = spec.outputs
+        html_out, pdf_out, *public = spec.outputs
         template = spec.template or ""
         web = clinic_document_context(self.tree, spec.key, html_out.path, False, self.site_url)
         printed = clinic_document_context(self.tree, spec.key, pdf_out.path, True, self.site_url)
@@ -70,8 +91,17 @@ class DocumentRenderer:
         title = f"{spec.key.id}"
         # The identifier ties the PDF to its inputs, so equal inputs give equal bytes.
         pdf = self.pdf.render(print_html, STATIC_DIR.as_uri() + "/", inputs_hash[:32], title)
-        return [Artifact(html_out.path, html_out.format, html.encode()),
-                Artifact(pdf_out.path, pdf_out.format, pdf)]
+        artifacts = [Artifact(html_out.path, html_out.format, html.encode()),
+                     Artifact(pdf_out.path, pdf_out.format, pdf)]
+        # The site's copies: the same PDF bytes; the HTML again, for links from its own folder.
+        for copy in public:
+            site = site_context(self.tree, spec.key.lang, copy.path)
+            data = pdf if copy.format == "pdf" else render_template(env, template, {
+                **clinic_document_context(self.tree, spec.key, copy.path, False, self.site_url),
+                "favicon": site["favicon"], "fonts": site["fonts"],
+            }).encode()
+            artifacts.append(Artifact(copy.path, copy.format, data))
+        return artifacts
 
 
 def render_redline(project: Project, diff: dict[str, object]) -> tuple[str, bytes]:

@@ -6,7 +6,15 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    model_validator,
+)
 
 from generator.ids import EntryId
 
@@ -130,6 +138,14 @@ class Geo(Strict):
     longitude: float = Field(ge=-180, le=180)
 
 
+class Question(Strict):
+    """One question of a page's FAQ block; the page's FAQPage JSON-LD carries exactly these."""
+
+    id: Slug
+    question: Text
+    answer: Text
+
+
 class Location(Strict):
     name: Text
     type: Literal["state", "city"]
@@ -140,6 +156,7 @@ class Location(Strict):
     nearby: list[Text] = []
     geo: Geo | None = None
     therapy_notes: dict[Slug, Text] = {}
+    faq: list[Question] = []
     allow_fallback: bool = False
     """Pages may show this entry's English text where a translation is missing (reported)."""
 
@@ -233,6 +250,35 @@ class Protocol(Strict):
         return self
 
 
+Weekday = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+_TIME = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def _check_time(value: object) -> object:
+    if isinstance(value, int):  # YAML 1.1 reads an unquoted 09:00 as the number 540
+        raise ValueError('write the time in quotes, like "09:00"')
+    if not isinstance(value, str) or not _TIME.match(value):
+        raise ValueError(f'invalid time {value!r}: use 24-hour "HH:MM", like "17:30"')
+    return value
+
+
+TimeOfDay = Annotated[str, BeforeValidator(_check_time)]
+
+
+class OpeningHours(Strict):
+    """One row of opening hours: these days, from opens to closes (24-hour clock)."""
+
+    days: list[Weekday] = Field(min_length=1)
+    opens: TimeOfDay
+    closes: TimeOfDay
+
+    @model_validator(mode="after")
+    def _closes_after_opening(self) -> OpeningHours:
+        if self.closes <= self.opens:
+            raise ValueError(f"closes ({self.closes}) must be after opens ({self.opens})")
+        return self
+
+
 class Clinic(Strict):
     name: Text
     logo: LogoName
@@ -245,3 +291,29 @@ class Clinic(Strict):
     clinician: Clinician
     emergency: Text
     protocols: dict[Slug, Protocol]
+    hours: list[OpeningHours] = []
+    appointment_url: HttpUrl | None = None
+    """Where a patient asks for an appointment online; pages show it as a button."""
+
+
+# --- site ------------------------------------------------------------------------------------
+
+
+def _check_directions(value: str) -> str:
+    if not value.startswith("https://") or value.count("{address}") != 1:
+        raise ValueError("must be an https:// link with {address} once, where the clinic's "
+                         "address goes")
+    return value
+
+
+class Site(Strict):
+    """The public site as a whole: content/site.yaml (and its translations)."""
+
+    name: Text
+    tagline: Text
+    """One or two sentences under the name on the home page; also its meta description."""
+    favicon: Text | None = None
+    """An .svg or .png beside site.yaml, e.g. favicon.svg."""
+    directions_url: Annotated[str, AfterValidator(_check_directions)] = (
+        "https://www.openstreetmap.org/search?query={address}")
+    """A plain link to a map service; {address} is replaced by the clinic's address."""

@@ -27,11 +27,13 @@ TRANSLATABLE: dict[str, tuple[str, ...]] = {
         "risks.intro", "risks.items.#.name", "risks.items.#.detail",
         "sources.*.title", "sources.*.note",
     ),
-    "location": ("name", "summary", "local_notes", "therapy_notes.*"),
+    "location": ("name", "summary", "local_notes", "therapy_notes.*", "faq.#.question",
+                 "faq.#.answer"),
     "clinic": (
         "logo_alt", "clinician.title", "emergency",
         "protocols.*.monitoring", "protocols.*.driving", "protocols.*.preparation",
     ),
+    "site": ("name", "tagline"),
 }
 
 Path = tuple[str | int, ...]

@@ -43,6 +43,14 @@ elif [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
   npm ci --prefix tests/a11y --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
   echo "$lock_sum" >"$stamp"
 fi
+# Lighthouse for bench/lighthouse.py (its own folder: a benchmark, not a test dependency).
+lh_sum="$(cat bench/lighthouse/package.json bench/lighthouse/package-lock.json | sha256sum | cut -d' ' -f1)"
+lh_stamp=bench/lighthouse/node_modules/.carepress-lock-sha256
+if command -v npm >/dev/null && [ "$(cat "$lh_stamp" 2>/dev/null)" != "$lh_sum" ]; then
+  echo "setup: installing bench/lighthouse's npm packages" >&2
+  npm ci --prefix bench/lighthouse --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$lh_sum" >"$lh_stamp"
+fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip

@@ -89,8 +89,9 @@ def test_therapy_change_renders_every_document_showing_it(content, tmp_path, pro
     path.write_text(text)
     report = run_build(content, out)
     expected = sorted(s.key.id for s in project.specs
-                      if s.key.kind == "sitemap" or (s.key.therapy == "ketamine" and s.key.kind
-                                                     in ("handout", "consent", "page")))
+                      if s.key.kind in ("sitemap", "home") or (
+                          s.key.therapy == "ketamine"
+                          and s.key.kind in ("handout", "consent", "page")))
     assert sorted(report.built) == expected
 
 

@@ -16,9 +16,10 @@ def kinds(ids: list[str]) -> set[str]:
 def test_a_therapy_feeds_every_handout_consent_page_and_the_sitemap(project):
     found = entry_dependents(project.specs, "therapy", "ketamine")
     expected = [s.key.id for s in project.specs if s.key.kind in
-                ("handout", "consent", "page", "sitemap") and s.key.therapy in ("ketamine", "")]
+                ("handout", "consent", "page", "sitemap", "home")
+                and s.key.therapy in ("ketamine", "")]
     assert found == expected
-    assert kinds(found) == {"handout", "consent", "page", "sitemap"}
+    assert kinds(found) == {"handout", "consent", "page", "sitemap", "home"}
 
 
 def test_a_clinic_feeds_only_its_own_documents_unless_its_listing_changes(project):
@@ -34,8 +35,9 @@ def test_a_city_feeds_its_page_and_its_state_page(project):
     summary = entry_dependents(project.specs, "location", "orland-park", {"summary"})
     assert {d.split("/")[2] for d in summary} == {"orland-park"}
     name = entry_dependents(project.specs, "location", "orland-park", {"name"})
-    assert {d.split("/")[2] for d in name} == {"orland-park", "illinois"}
-    assert kinds(name) == {"page"}
+    # The site's home pages list the city by name too.
+    assert {d.split("/")[2] for d in name if d.startswith("page/")} == {"orland-park", "illinois"}
+    assert kinds(name) == {"page", "home"}
 
 
 def test_templates_and_static_files_are_nodes_too(project):
@@ -58,8 +60,9 @@ def test_change_impact_compares_the_entry_before_and_after(project):
     tree = project.tree
     impact = change_impact(tree, renamed(tree, "orland-park", "Orland Park Village"),
                            "location", "orland-park")
-    english = [d for d in impact.render if d.endswith("/en") and "/ketamine/" in d]
-    assert english == ["page/ketamine/illinois/en", "page/ketamine/orland-park/en"]
+    english = [d for d in impact.render
+               if d.endswith("/en") and ("/ketamine/" in d or d.startswith("home/"))]
+    assert english == ["page/ketamine/illinois/en", "page/ketamine/orland-park/en", "home/en"]
     assert impact.remove == ()
     same = change_impact(tree, tree, "location", "orland-park")
     assert same.render == () and same.remove == ()

@@ -17,6 +17,7 @@ import pytest
 import tinyhtml5
 
 from generator.markup import plain_text
+from generator.phones import e164
 from generator.plan import DocumentKey, page_path
 from generator.settings import Settings
 
@@ -78,7 +79,9 @@ def local_href_target(page: Page, href: str) -> Path | None:
     parts = urlsplit(href)
     if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
         return None
-    return (page.folder / parts.path).resolve()
+    # Links to pages name their folder, as the canonical URLs do; the server answers index.html.
+    path = parts.path + "index.html" if parts.path.endswith("/") else parts.path
+    return (page.folder / path).resolve()
 
 
 def link_targets(page: Page) -> set[Path]:
@@ -108,7 +111,8 @@ def test_every_planned_page_is_built(project, built, page_list):
     assert planned, "the demo content should plan at least one location page"
     assert len(page_list) == len(planned)
     on_disk = {p.relative_to(built).as_posix() for p in (built / "site").rglob("index.html")}
-    assert on_disk == {s.outputs[0].path for s in planned}
+    homes = {s.outputs[0].path for s in project.specs if s.key.kind in ("home", "root")}
+    assert on_disk == {s.outputs[0].path for s in planned} | homes
 
 
 def test_html_lang_and_one_h1(project, page_list):
@@ -170,7 +174,8 @@ def test_json_ld_clinics_match_content(project, page_list):
         for cid in serving:
             clinic = tree.clinics[cid]
             node = by_name[clinic.name]
-            assert node["telephone"] == clinic.contact.phone
+            # E.164, the form a phone dials from anywhere (tel: links use the same).
+            assert node["telephone"] == e164(clinic.contact.phone, clinic.address.country)
             assert node["url"] == str(clinic.contact.website)
             address = node["address"]
             assert address["@type"] == "PostalAddress"
@@ -281,7 +286,8 @@ def test_sitemap_lists_every_canonical_url_once(built, page_list):
     locs = [(loc.text or "").strip() for loc in root.iter(SITEMAP + "loc")]
     assert len(locs) == len(root.findall(SITEMAP + "url"))
     assert len(locs) == len(set(locs)), f"duplicate sitemap entries: {locs}"
-    assert sorted(locs) == sorted(canonical_url(p.key) for p in page_list)
+    homes = [f"{SITE_URL}/{lang}/" for lang in {p.key.lang for p in page_list}]
+    assert sorted(locs) == sorted([canonical_url(p.key) for p in page_list] + homes)
 
 
 # --- local content ---------------------------------------------------------------------------
