@@ -28,6 +28,7 @@ from generator.plan import (
     public_folder,
 )
 from generator.schema import OpeningHours, Site
+from generator.treatment import given_by
 from templates import STATIC_DIR
 
 META_DESCRIPTION_CHARS = 155
@@ -153,8 +154,14 @@ def _card(tree: ContentTree, cid: str, key: DocumentKey, own_path: str,
     handout = public_folder(DocumentKey("handout", cid, key.therapy, lang=key.lang))
     consent = public_folder(DocumentKey("consent", cid, key.therapy, lang=key.lang))
     clinic = tree.clinic(cid, key.lang)
+    protocol = clinic.protocols.get(key.therapy)
     return {
         **card,
+        # Who gives this therapy here, as the clinic's protocol says (a clinician, or the
+        # patient under supervision); a page of a therapy the clinic has no protocol for says
+        # nothing about it.
+        "given_by": None if protocol is None else given_by(
+            protocol, clinic.clinician, clinic.name, key.lang, formal=False),
         "tel": tel,
         "directions": directions.replace("{address}", quote_plus(line)),
         "hours": _hours(clinic.hours, key.lang),

@@ -396,3 +396,12 @@ def test_a_tree_without_a_site_entry_still_builds_its_pages(content):
     kinds = {s.key.kind for s in plan_documents(tree)}
     assert {"page", "sitemap", "robots"} <= kinds
     assert not kinds & {"home", "notfound", "favicon"}
+
+
+def test_clinic_cards_say_who_gives_the_treatment_as_the_protocol_does(built):
+    """A self-administered therapy's page must not say a clinician gives it."""
+    self_given = (built / "site/en/esketamine/naperville/index.html").read_text()
+    given = (built / "site/en/ketamine/naperville/index.html").read_text()
+    assert "You take the medicine yourself, while" in self_given
+    assert "is given by" not in self_given
+    assert "Your treatment is given by" in given
