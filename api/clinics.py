@@ -17,9 +17,9 @@ from api.documents import MEDIA_TYPES
 from api.jsonbody import BoundedJSONRoute
 from api.models import DocumentRequest, ErrorBody, JobCreated, JobStatus
 from api.state import AppState
-from generator.content import ContentTree
+from generator.content.tree import ContentTree
 from generator.errors import ContentError
-from generator.plan import DocumentKey
+from generator.plan.documents import DocumentKey
 
 router = APIRouter(tags=["clinics"], route_class=BoundedJSONRoute)
 bearer = HTTPBearer(auto_error=False, description="The clinic's token (carepress token create)")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.signatures import Rejected
-from generator.changes import Change
-from generator.content import KINDS
+from generator.content.changes import Change
+from generator.content.tree import KINDS
 from generator.ids import id_problem
 from generator.settings import Settings
 

@@ -19,15 +19,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from generator import governance
-from generator.changes import Change, last_per_entry
-from generator.content import FOLDERS, KINDS, ContentTree, EntryRef, load_content
+from generator.content.changes import Change, last_per_entry
+from generator.content.logos import logo_problem
+from generator.content.translations import localize
+from generator.content.tree import FOLDERS, KINDS, ContentTree, EntryRef, load_content
 from generator.errors import ContentError, Problem
-from generator.graph import Impact, change_impact
 from generator.i18n import SOURCE_LANGUAGE
-from generator.logos import logo_problem
+from generator.plan.graph import Impact, change_impact
+from generator.publish import governance
 from generator.settings import Settings
-from generator.translation import localize
 
 Stamp = tuple[tuple[str, int, int], ...]
 STAMP_INTERVAL = 1.0

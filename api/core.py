@@ -14,10 +14,10 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from generator import gate
-from generator.build import build, in_process_runner
-from generator.changes import Change, write_changes
+from generator.content.changes import Change, write_changes
 from generator.errors import BuildBusyError, CarepressError, Problem
+from generator.publish import gate
+from generator.publish.build import build, in_process_runner
 from generator.settings import Settings
 
 

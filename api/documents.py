@@ -11,8 +11,8 @@ import secrets
 import threading
 from pathlib import Path
 
-from generator.plan import CLINIC_KINDS
-from generator.storage import MANIFEST, ManifestEntry, OutputStore, atomic_write
+from generator.plan.documents import CLINIC_KINDS
+from generator.publish.storage import MANIFEST, ManifestEntry, OutputStore, atomic_write
 
 KEY_FILE = "document-key"
 MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}

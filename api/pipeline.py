@@ -24,9 +24,9 @@ from typing import Any, TextIO
 from api.content import ContentView
 from api.core import BuildResult, CoreProcess, PublishResult, publish_changes, run_build
 from api.records import Records
-from generator.changes import Change
+from generator.content.changes import Change
+from generator.publish.storage import atomic_write
 from generator.settings import Settings
-from generator.storage import atomic_write
 
 log = logging.getLogger("carepress.api")
 BUSY_RETRY_SECONDS = 1.0

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import redis
 
-from generator.storage import atomic_write
+from generator.publish.storage import atomic_write
 
 PREFIX = "carepress:api:"
 

@@ -14,8 +14,8 @@ from api.pipeline import Pipeline
 from api.records import MemoryRecords, Records, RedisRecords
 from api.signatures import parse_secrets
 from api.tokens import TokenVerifier
+from generator.publish.storage import atomic_write
 from generator.settings import Settings
-from generator.storage import atomic_write
 
 RECORDS_FILE = "records.json"
 """Embedded mode's batch, job and delivery records while the server is stopped."""

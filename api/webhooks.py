@@ -17,7 +17,7 @@ from api.jsonbody import BodyError, parse_json
 from api.models import BatchStatus, ErrorBody, GenericWebhook, WebhookAccepted, WebhookAcknowledged
 from api.signatures import Rejected, Verified, verify_contentful, verify_standard, verify_strapi
 from api.state import AppState
-from generator.changes import Change
+from generator.content.changes import Change
 from generator.errors import ContentError, Problem
 
 log = logging.getLogger("carepress.api")

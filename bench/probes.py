@@ -26,12 +26,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from generator.build import Job, render_job
-from generator.plan import DocumentSpec
-from generator.project import Project, load_project
-from generator.render import DocumentRenderer
+from generator.plan.documents import DocumentSpec
+from generator.plan.project import Project, load_project
+from generator.publish.build import Job, render_job
+from generator.publish.storage import OutputStore
+from generator.render.documents import DocumentRenderer
 from generator.settings import Settings
-from generator.storage import OutputStore
 from templates import STATIC_DIR
 
 PRINT_STYLESHEETS = ("carepress.css", "print.css")
@@ -176,8 +176,8 @@ def _pages_per_second(renderer: DocumentRenderer, pages: list[DocumentSpec]) -> 
 
 STAGES = (
     # (label, module, attribute, parent label or "")
-    ("context", "generator.render", "clinic_document_context", ""),
-    ("jinja", "generator.render", "render_template", ""),
+    ("context", "generator.render.documents", "clinic_document_context", ""),
+    ("jinja", "generator.render.documents", "render_template", ""),
     ("weasyprint: parse HTML", "weasyprint", "HTML.__init__", ""),
     ("weasyprint: CSS cascade + computed styles", "weasyprint.document",
      "get_all_computed_styles", ""),

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 import yaml
 
-from generator.translation import SOURCES_KEY, reviewed_hashes
+from generator.content.translations import SOURCES_KEY, reviewed_hashes
 
 FULL = {"clinics": 40, "locations": 60, "states": 4}
 QUICK = {"clinics": 4, "locations": 6, "states": 2}

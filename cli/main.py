@@ -13,8 +13,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cli.reporting import reported_errors
-from generator import gate, governance
-from generator.build import (
+from generator.content.tree import load_content
+from generator.errors import CarepressError, PublishError
+from generator.plan.documents import DocumentKey
+from generator.plan.project import Project, load_project
+from generator.publish import gate, governance
+from generator.publish.build import (
     BuildReport,
     Progress,
     Runner,
@@ -23,17 +27,13 @@ from generator.build import (
     make_jobs,
     stale_documents,
 )
-from generator.content import load_content
-from generator.errors import CarepressError, PublishError
-from generator.plan import DocumentKey
-from generator.project import Project, load_project
-from generator.redline import compare, snapshot_of
-from generator.render import DocumentRenderer, render_redline
+from generator.publish.storage import OutputStore, atomic_write
+from generator.quality.redline import compare, snapshot_of
+from generator.render.documents import DocumentRenderer, render_redline
 from generator.settings import Settings
-from generator.storage import OutputStore, atomic_write
 
 if TYPE_CHECKING:
-    from generator.checks import QualityReport
+    from generator.quality.checks import QualityReport
 
 KINDS = ("handout", "consent", "page", "sitemap")
 
@@ -96,7 +96,7 @@ def build_command(ctx: click.Context, content_dir: Path | None, out_dir: Path | 
             raise click.UsageError("--no-wait needs --queue")
         project = gate.admit(settings)
         if strict:
-            from generator.checks import quality_report  # textstat is slow to import
+            from generator.quality.checks import quality_report  # textstat is slow to import
 
             quality = quality_report(project, settings.out_dir, dt.date.today())
             failures = quality.failures(strict=True, publishing=True)
@@ -279,7 +279,7 @@ def _write_output(output: str, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    from generator.storage import atomic_write
+    from generator.publish.storage import atomic_write
 
     atomic_write(Path(output), data)
     click.echo(f"wrote {output} ({len(data)} bytes)", err=True)
@@ -320,7 +320,7 @@ def validate_command(ctx: click.Context, content_dir: Path | None, out_dir: Path
     dates, translation fallbacks, doorway pages and consent versions. Renders no PDF."""
     settings = _settings(ctx, content_dir=content_dir, out_dir=out_dir)
     with reported_errors(ctx.obj["debug"]):
-        from generator.checks import quality_report  # textstat is slow to import
+        from generator.quality.checks import quality_report  # textstat is slow to import
 
         project = gate.admit(settings)
         report = quality_report(project, settings.out_dir, (today or dt.datetime.now()).date())

@@ -6,9 +6,9 @@ import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from generator.build import Job, JobResult, Runner, costliest_first, io_failure, render_job
-from generator.project import Project
-from generator.render import DocumentRenderer
+from generator.plan.project import Project
+from generator.publish.build import Job, JobResult, Runner, costliest_first, io_failure, render_job
+from generator.render.documents import DocumentRenderer
 
 # One per worker process, set by the pool initializer: a front-end's per-process cache.
 _renderer: DocumentRenderer | None = None

@@ -1,7 +1,7 @@
 """`carepress preview`: a local server for editors that shows the site as it will be published,
 rebuilds what changed on every save and reloads the open page.
 
-A thin front-end over generator.preview: watchfiles reports saves in the content tree and the
+A thin front-end over the preview rebuild: watchfiles reports saves in the content tree and the
 templates, one worker thread rebuilds, and a small HTTP server (standard library, one thread
 per request) serves the preview folder with a script that listens for changes (server-sent
 events) and reloads the page. While the content is invalid every page shows the problems, each
@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import click
 import watchfiles
 
-from generator.preview import Preview, PreviewState
+from generator.publish.preview import Preview, PreviewState
 from generator.settings import Settings
 from templates import TEMPLATES_DIR
 

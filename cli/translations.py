@@ -9,12 +9,12 @@ import click
 import yaml
 
 from cli.reporting import reported_errors
-from generator.content import FOLDERS, ContentTree, EntryRef, load_content
+from generator.content.translations import reviewed_hashes, stale_fields, with_hashes
+from generator.content.tree import FOLDERS, ContentTree, EntryRef, load_content
 from generator.errors import CarepressError
 from generator.i18n import SOURCE_LANGUAGE
+from generator.publish.storage import atomic_write
 from generator.settings import Settings
-from generator.storage import atomic_write
-from generator.translation import reviewed_hashes, stale_fields, with_hashes
 
 
 def _tree(ctx: click.Context, content_dir: Path | None) -> ContentTree:

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from generator.build import BuildReport, build, in_process_runner
-from generator.project import Project, load_project
+from generator.plan.project import Project, load_project
+from generator.publish.build import BuildReport, build, in_process_runner
 from generator.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -32,7 +32,7 @@ from api.signatures import (
     verify_contentful,
     verify_standard,
 )
-from generator.changes import Change
+from generator.content.changes import Change
 from generator.settings import Settings
 from tests.conftest import REPO, manifest, snapshot
 from tests.services import Worker, free_port, service_env, stop_group, wait_for

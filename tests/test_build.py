@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from generator.errors import ContentError, TemplateError
-from generator.project import load_project
-from generator.storage import STAGING, TMP_SUFFIX
+from generator.plan.project import load_project
+from generator.publish.storage import STAGING, TMP_SUFFIX
 from tests.conftest import (
     REPO,
     broken_png,
@@ -144,8 +144,8 @@ def test_bad_content_stops_before_anything_is_written(content, tmp_path):
 def test_template_error_stops_before_anything_is_written(content, tmp_path):
     import shutil
 
-    from generator.build import build, in_process_runner
-    from generator.project import load_project
+    from generator.plan.project import load_project
+    from generator.publish.build import build, in_process_runner
     from templates import TEMPLATES_DIR
     from tests.conftest import make_settings
 
@@ -168,7 +168,7 @@ def test_template_error_stops_before_anything_is_written(content, tmp_path):
 def test_template_syntax_error_is_caught_before_rendering(tmp_path, content):
     import shutil
 
-    from generator.project import load_project
+    from generator.plan.project import load_project
     from templates import TEMPLATES_DIR
     from tests.conftest import make_settings
 

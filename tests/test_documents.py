@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pypdf import PdfReader
 
-from generator.context import Citations, consent_hash
 from generator.markup import plain_text
-from generator.treatment import duration
+from generator.render.contexts import Citations, consent_hash
+from generator.render.treatment import duration
 from tests.conftest import pdf_pages
 
 CLINIC_DOCS = [("prairie-mind", "ketamine"), ("riverwalk-wellness", "ketamine"),

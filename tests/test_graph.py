@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from generator.content import ContentTree
-from generator.graph import build_graph, change_impact, entry_dependents
+from generator.content.tree import ContentTree
 from generator.i18n import SOURCE_LANGUAGE
+from generator.plan.graph import build_graph, change_impact, entry_dependents
 
 
 def kinds(ids: list[str]) -> set[str]:

@@ -197,7 +197,7 @@ Page <span class="page-number"></span> of <span class="page-count"></span></span
 
 def test_the_checks_catch_a_bad_layout(tmp_path: Path) -> None:
     """The same checks on a document laid out badly on purpose: each one fires."""
-    from generator.pdf import PdfRenderer
+    from generator.render.pdf import PdfRenderer
     from templates import STATIC_DIR
 
     renderer = PdfRenderer(STATIC_DIR, (STATIC_DIR,), strict=True)

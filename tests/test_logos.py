@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.build import build, in_process_runner
 from generator.errors import RenderError
-from generator.project import load_project
-from generator.render import DocumentRenderer
+from generator.plan.project import load_project
+from generator.publish.build import build, in_process_runner
+from generator.render.documents import DocumentRenderer
 from tests.conftest import CONTENT, REPO, make_settings, manifest, snapshot
 from tests.local_api import LocalApi
 

@@ -18,7 +18,7 @@ import tinyhtml5
 
 from generator.markup import plain_text
 from generator.phones import e164
-from generator.plan import DocumentKey, page_path
+from generator.plan.documents import DocumentKey, page_path
 from generator.settings import Settings
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -317,7 +317,7 @@ def test_page_lists_no_clinic_that_does_not_serve_it(project, page_list):
 def test_links_between_outputs_are_what_posixpath_relpath_gives(project):
     import posixpath
 
-    from generator.context import relative
+    from generator.render.contexts import relative
 
     paths = sorted({o.path for spec in project.specs for o in spec.outputs})
     paths.append("site/assets/carepress.css")

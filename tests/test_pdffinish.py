@@ -8,7 +8,7 @@ import pikepdf
 import pytest
 
 from generator.errors import RenderError
-from generator.pdf import PdfRenderer
+from generator.render.pdf import PdfRenderer
 from templates import STATIC_DIR
 from tests.test_pdfua import elements, marked_content
 

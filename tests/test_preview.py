@@ -1,4 +1,4 @@
-"""generator.preview without a server: what a rebuild renders, where, and what it reports."""
+"""The preview rebuild without a server: what it renders, where, and what it reports."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from generator.errors import StorageError
-from generator.preview import Preview, check_folder
+from generator.publish.preview import Preview, check_folder
 from tests.conftest import make_settings
 
 PAGE = "site/en/ketamine/orland-park/index.html"

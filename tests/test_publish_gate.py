@@ -14,8 +14,8 @@ import httpx
 import pytest
 import yaml
 
-from generator.changes import Change
-from generator.gate import problems
+from generator.content.changes import Change
+from generator.publish.gate import problems
 from generator.settings import Settings
 from tests.conftest import CONTENT, manifest, run_build, snapshot
 from tests.test_api import (

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from generator.content import load_content
+from generator.content.tree import load_content
 from generator.errors import ContentError
 from generator.i18n import translations
 from generator.markup import plain_text
@@ -203,7 +203,7 @@ def test_untranslated_interface_string_is_refused(tmp_path, content, monkeypatch
     import shutil
 
     from generator import i18n
-    from generator.project import load_project
+    from generator.plan.project import load_project
 
     locale = tmp_path / "locale"
     shutil.copytree(i18n.LOCALE_DIR, locale)
@@ -275,7 +275,7 @@ def test_near_copy_location_pages_are_flagged(content, tmp_path):
 
 
 def test_demo_pages_pass_the_doorway_check(project):
-    from generator.checks import doorway_pairs
+    from generator.quality.checks import doorway_pairs
 
     assert doorway_pairs(project) == []
 

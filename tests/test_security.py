@@ -13,11 +13,11 @@ import tinyhtml5
 import yaml
 from markupsafe import Markup
 
-from generator.content import load_content
+from generator.content.tree import load_content
 from generator.errors import ContentError, FetchError, RenderError
-from generator.fetcher import resolve_allowed
 from generator.markup import markdown_block, markdown_inline, plain_text
-from generator.pdf import PdfRenderer
+from generator.render.fetcher import resolve_allowed
+from generator.render.pdf import PdfRenderer
 from generator.templating import make_environment
 from templates import STATIC_DIR
 from tests.conftest import published_files, run_build
@@ -128,7 +128,7 @@ def asset_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def renderer(asset_root: Path) -> PdfRenderer:
-    # The bundled fonts live in STATIC_DIR, so it must be an allowed root as in generator.render.
+    # The bundled fonts live in STATIC_DIR, so it must be an allowed root, as in a real build.
     return PdfRenderer(STATIC_DIR, (STATIC_DIR, asset_root), strict=True)
 
 

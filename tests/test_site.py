@@ -16,12 +16,12 @@ import pytest
 import tinyhtml5
 import yaml
 
-from generator.content import load_content
+from generator.content.tree import load_content
 from generator.errors import ContentError
 from generator.markup import plain_text
-from generator.pages import page_context
 from generator.phones import tel_url
-from generator.plan import DocumentKey, page_path
+from generator.plan.documents import DocumentKey, page_path
+from generator.render.pages import page_context
 from tests.test_pages import SITE_URL, XHTML, fold, visible_text
 
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -391,7 +391,7 @@ def test_a_tree_without_a_site_entry_still_builds_its_pages(content):
     (content / "site.yaml").unlink()
     (content / "site.es.yaml").unlink()
     tree = load_content(content, ("en", "es"))
-    from generator.plan import plan_documents
+    from generator.plan.documents import plan_documents
 
     kinds = {s.key.kind for s in plan_documents(tree)}
     assert {"page", "sitemap", "robots"} <= kinds

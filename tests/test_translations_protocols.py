@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.content import load_content
+from generator.content.schema import Duration, Protocol
+from generator.content.tree import load_content
 from generator.errors import ContentError
-from generator.readability import document_text, grade_text, rendered, sentences
-from generator.schema import Duration, Protocol
-from generator.treatment import duration, protocol_rules
+from generator.quality.readability import document_text, grade_text, rendered, sentences
+from generator.render.treatment import duration, protocol_rules
 from tests.conftest import pdf_pages, run_build
 from tests.test_quality import cli_in, edit
 

@@ -17,8 +17,8 @@ from celery.result import AsyncResult
 from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
 
-from generator.build import Job, JobResult, Runner, costliest_first
 from generator.errors import BrokerError
+from generator.publish.build import Job, JobResult, Runner, costliest_first
 from generator.settings import Settings
 from worker.app import TASK_NAME
 from worker.liveness import Sweeper, broker_connection, refresh_seconds

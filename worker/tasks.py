@@ -16,10 +16,10 @@ from celery.signals import worker_process_init
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from generator.build import Job, JobResult, render_job
 from generator.errors import CarepressError, TransientError
-from generator.project import load_project
-from generator.render import DocumentRenderer
+from generator.plan.project import load_project
+from generator.publish.build import Job, JobResult, render_job
+from generator.render.documents import DocumentRenderer
 from generator.settings import Settings
 from worker.app import TASK_NAME, app
 

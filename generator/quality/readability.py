@@ -18,11 +18,11 @@ from html.parser import HTMLParser
 import textstat
 from markdown_it import MarkdownIt
 
-from generator.content import ContentTree
-from generator.context import HANDOUT_SECTIONS, clinic_document_context
-from generator.plan import DocumentSpec
-from generator.project import Project
-from generator.schema import Therapy
+from generator.content.schema import Therapy
+from generator.content.tree import ContentTree
+from generator.plan.documents import DocumentSpec
+from generator.plan.project import Project
+from generator.render.contexts import HANDOUT_SECTIONS, clinic_document_context
 from generator.templating import render_template
 
 DEFAULT_LIMITS = {"handout summary": 6.0, "handout": 8.0, "consent": 10.0, "signed": 8.0}

@@ -8,8 +8,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from generator.consent import consent_text
-from generator.schema import Therapy
+from generator.content.consent import consent_text
+from generator.content.schema import Therapy
 
 
 def snapshot_of(therapy: Therapy, therapy_id: str) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from pathlib import Path
 from jinja2 import Environment
 
 from generator import __version__
-from generator.content import FACETS, ContentTree, EntryRef
+from generator.content.tree import FACETS, ContentTree, EntryRef
 from generator.i18n import LOCALE_DIR
-from generator.plan import DocumentSpec
+from generator.plan.documents import DocumentSpec
 from generator.templating import template_closure
 
 TOOLS = ("weasyprint", "pydyf", "fonttools", "tinycss2", "jinja2", "markdown-it-py", "nh3",

@@ -10,12 +10,12 @@ from typing import Any
 import segno
 from markupsafe import Markup
 
-from generator.consent import consent_hash
-from generator.content import ContentTree
+from generator.content.consent import consent_hash
+from generator.content.schema import Item, Review, Therapy
+from generator.content.tree import ContentTree
 from generator.i18n import language_help
-from generator.plan import DocumentKey, logo_path, page_path
-from generator.schema import Item, Review, Therapy
-from generator.treatment import clinician_name, treatment_context
+from generator.plan.documents import DocumentKey, logo_path, page_path
+from generator.render.treatment import clinician_name, treatment_context
 
 # The order sections appear in a handout; the consent form picks from the same content.
 HANDOUT_SECTIONS = (

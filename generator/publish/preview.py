@@ -13,14 +13,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from generator.context import clinic_document_context
 from generator.errors import CarepressError, ContentError, StorageError
-from generator.pdf import PdfRenderer
-from generator.plan import CLINIC_KINDS, DocumentSpec
-from generator.project import Project, load_project
-from generator.render import DocumentRenderer
+from generator.plan.documents import CLINIC_KINDS, DocumentSpec
+from generator.plan.project import Project, load_project
+from generator.publish.storage import atomic_write
+from generator.render.contexts import clinic_document_context
+from generator.render.documents import DocumentRenderer
+from generator.render.pdf import PdfRenderer
 from generator.settings import Settings
-from generator.storage import atomic_write
 from generator.templating import render_template
 
 

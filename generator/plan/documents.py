@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.content import ContentTree, EntryRef
+from generator.content.tree import ContentTree, EntryRef
 from generator.errors import UnknownDocumentError
 from generator.i18n import SOURCE_LANGUAGE
 

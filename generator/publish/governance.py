@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from generator.consent import consent_text, protocol_hash, therapy_text_hash
-from generator.content import ContentTree, EntryRef
+from generator.content.consent import consent_text, protocol_hash, therapy_text_hash
+from generator.content.tree import ContentTree, EntryRef
 from generator.errors import ContentError, Problem
 
 RECORD = "consent-versions.json"

@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import governance, releases
 from generator.errors import (
     BuildBusyError,
     CarepressError,
@@ -18,13 +17,14 @@ from generator.errors import (
     StorageError,
     TemplateError,
 )
-from generator.fingerprint import sha256_bytes
-from generator.freshness import held_back
-from generator.plan import DocumentSpec
-from generator.project import Project
-from generator.releases import Release
-from generator.render import DocumentRenderer
-from generator.storage import MANIFEST, ManifestEntry, OutputStore, manifest_bytes
+from generator.plan.documents import DocumentSpec
+from generator.plan.fingerprints import sha256_bytes
+from generator.plan.project import Project
+from generator.publish import governance, releases
+from generator.publish.holdback import held_back
+from generator.publish.releases import Release
+from generator.publish.storage import MANIFEST, ManifestEntry, OutputStore, manifest_bytes
+from generator.render.documents import DocumentRenderer
 
 Progress = Callable[[int, int, str], None]
 """progress(done, total, document_id): called after each document finishes."""

@@ -19,8 +19,8 @@ import shutil
 import uuid
 from pathlib import Path
 
-from generator import faults
-from generator.storage import PARTIAL, atomic_write, is_orphan, owner_tag
+from generator.publish import faults
+from generator.publish.storage import PARTIAL, atomic_write, is_orphan, owner_tag
 
 RELEASES = ".carepress-releases"
 CURRENT = ".carepress-current"

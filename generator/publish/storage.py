@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import __version__, faults
+from generator import __version__
 from generator.errors import StorageError
-from generator.fingerprint import sha256_bytes
+from generator.plan.fingerprints import sha256_bytes
+from generator.publish import faults
 
 MANIFEST = "manifest.json"
 STAGING = ".carepress-staging"

@@ -13,12 +13,12 @@ from urllib.parse import quote_plus, urlsplit
 from babel.dates import format_time, get_day_names
 from markupsafe import Markup
 
-from generator.content import ContentTree
-from generator.context import clinic_card, page_url, place_name, relative, review_context
+from generator.content.schema import OpeningHours, Site
+from generator.content.tree import ContentTree
 from generator.i18n import language_name, page_heading, page_language_help, translations
 from generator.markup import plain_text
 from generator.phones import e164
-from generator.plan import (
+from generator.plan.documents import (
     ROOT_PATH,
     DocumentKey,
     DocumentSpec,
@@ -27,8 +27,8 @@ from generator.plan import (
     page_path,
     public_folder,
 )
-from generator.schema import OpeningHours, Site
-from generator.treatment import given_by
+from generator.render.contexts import clinic_card, page_url, place_name, relative, review_context
+from generator.render.treatment import given_by
 from templates import STATIC_DIR
 
 META_DESCRIPTION_CHARS = 155

@@ -15,13 +15,13 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from generator.contrast import brand_problems
+from generator.content.contrast import brand_problems
+from generator.content.logos import logo_problem
+from generator.content.schema import Clinic, Location, Site, Therapy
+from generator.content.translations import localize, stale_fields
 from generator.errors import ContentError, Problem
 from generator.i18n import SOURCE_LANGUAGE
 from generator.ids import id_problem, printable
-from generator.logos import logo_problem
-from generator.schema import Clinic, Location, Site, Therapy
-from generator.translation import localize, stale_fields
 
 KINDS: dict[str, type[BaseModel]] = {
     "therapy": Therapy,
@@ -82,7 +82,7 @@ class ContentTree:
     """(kind, id, lang) → fields shown in English because the content allows it."""
     stale: dict[tuple[str, str, str], list[Problem]] = field(default_factory=dict)
     """(kind, id, lang) → its translated fields whose English text changed since (see
-    generator.translation); the build holds back consent forms built from them."""
+    generator.content.translations); the build holds back consent forms built from them."""
     site: Site | None = None
     """content/site.yaml; without it there is no home page, root page, 404 page or favicon."""
 

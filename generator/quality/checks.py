@@ -7,13 +7,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import governance
-from generator.content import EntryRef
-from generator.doorway import Pair, shingles, similar_pairs
+from generator.content.tree import EntryRef
 from generator.errors import Problem
-from generator.project import Project
-from generator.readability import Grade, document_grades, field_grades
-from generator.render import DocumentRenderer
+from generator.plan.project import Project
+from generator.publish import governance
+from generator.quality.doorway import Pair, shingles, similar_pairs
+from generator.quality.readability import Grade, document_grades, field_grades
+from generator.render.documents import DocumentRenderer
 
 
 @dataclass
@@ -25,7 +25,7 @@ class QualityReport:
     fallbacks: list[str] = field(default_factory=list)
     versions: list[Problem] = field(default_factory=list)
     stale: list[Problem] = field(default_factory=list)
-    """Translations made from an older English text (see generator.translation)."""
+    """Translations made from an older English text (see generator.content.translations)."""
     unreviewed: list[Problem] = field(default_factory=list)
     """Therapies with no named clinical reviewer: `build --strict` does not publish them."""
 

@@ -9,10 +9,10 @@ published with the stale text and reported (`validate`, `build`); `--strict` ref
 
 from __future__ import annotations
 
-from generator.content import ContentTree
+from generator.content.tree import ContentTree
 from generator.errors import Problem
 from generator.i18n import SOURCE_LANGUAGE
-from generator.plan import DocumentSpec
+from generator.plan.documents import DocumentSpec
 
 # Translated fields a consent form does not print.
 _NOT_IN_CONSENT = {"therapy": ("summary", "review.", "sources."), "clinic": ()}

@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from generator.schema import Clinic, Therapy
+from generator.content.schema import Clinic, Therapy
 
 
 def _digest(data: Any) -> str:

@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from generator.content.logos import LOGO_TYPES, read_logo
 from generator.errors import FetchError, RenderError
-from generator.fetcher import resolve_allowed
-from generator.logos import LOGO_TYPES, read_logo
-from generator.pdffinish import FieldFont, finish, hints_from_html, load_field_font
+from generator.render.fetcher import resolve_allowed
+from generator.render.pdffinish import FieldFont, finish, hints_from_html, load_field_font
 
 log = logging.getLogger("carepress")
 PRINT_STYLESHEETS = ("carepress.css", "print.css")

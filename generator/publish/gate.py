@@ -16,10 +16,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from generator import governance
-from generator.changes import Change, write_changes
+from generator.content.changes import Change, write_changes
 from generator.errors import CarepressError, ContentError, Problem
-from generator.project import Project, load_project
+from generator.plan.project import Project, load_project
+from generator.publish import governance
 from generator.settings import Settings
 
 log = logging.getLogger("carepress.gate")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.content import FOLDERS
-from generator.context import clinic_document_context
+from generator.content.logos import read_logo
+from generator.content.tree import FOLDERS
 from generator.i18n import SOURCE_LANGUAGE
-from generator.logos import read_logo
-from generator.pages import (
+from generator.plan.documents import STATIC_FILES, DocumentSpec
+from generator.plan.project import Project
+from generator.render.contexts import clinic_document_context
+from generator.render.pages import (
     home_context,
     notfound_context,
     page_context,
@@ -17,9 +19,7 @@ from generator.pages import (
     site_context,
     sitemap_context,
 )
-from generator.pdf import PdfRenderer
-from generator.plan import STATIC_FILES, DocumentSpec
-from generator.project import Project
+from generator.render.pdf import PdfRenderer
 from generator.templating import render_template
 from templates import STATIC_DIR
 

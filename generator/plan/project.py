@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from jinja2 import Environment
 
-from generator.content import ContentTree, load_content
+from generator.content.tree import ContentTree, load_content
 from generator.errors import ContentError, Problem, UnknownDocumentError
-from generator.fingerprint import Fingerprinter
 from generator.i18n import SOURCE_LANGUAGE, catalog_path, untranslated
-from generator.plan import DocumentSpec, plan_documents
+from generator.plan.documents import DocumentSpec, plan_documents
+from generator.plan.fingerprints import Fingerprinter
 from generator.settings import Settings
 from generator.templating import check_templates, make_environment
 from templates import STATIC_DIR, TEMPLATES_DIR

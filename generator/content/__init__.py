@@ -1,0 +1,2 @@
+"""The content stage: the schema, loading a tree, its references, logos, translations and
+changes from outside."""

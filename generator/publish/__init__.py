@@ -1,0 +1,1 @@
+"""The publish stage: a build, its runners, the output folder, releases and governance."""

@@ -1,0 +1,1 @@
+"""The quality checks beside the pipeline: reading grade, doorway pages, redlines."""
