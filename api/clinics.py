@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.documents import MEDIA_TYPES
 from api.jsonbody import BoundedJSONRoute
 from api.models import DocumentRequest, ErrorBody, JobCreated, JobStatus
+from api.records import JobRecord
 from api.state import AppState
 from generator.content.tree import ContentTree
 from generator.errors import ContentError
@@ -63,10 +64,9 @@ def request_document(body: DocumentRequest, clinic: Clinic, request: Request) ->
         return JSONResponse({"detail": problem}, 422)
     job = secrets.token_urlsafe(16)
     document = DocumentKey(body.kind, clinic=clinic, therapy=body.therapy, lang=body.lang).id
-    record = {"clinic": clinic, "document": document, "format": body.format, "status": "queued",
-              "error": None, "instance": state.instance}
-    state.records.put(f"job:{job}", record, state.settings.result_expires)
-    state.pipeline.request_build(f"job:{job}")
+    state.records.put(job, JobRecord(clinic=clinic, document=document, format=body.format,
+                                     status="queued", instance=state.instance))
+    state.pipeline.request_build(JobRecord.key(job))
     return JSONResponse({"job_id": job}, 202)
 
 
@@ -86,14 +86,14 @@ def _unavailable(tree: ContentTree, clinic: str, body: DocumentRequest,
             responses={**UNAUTHORIZED, 404: {"model": ErrorBody}})
 def job_status(job_id: str, clinic: Clinic, request: Request) -> JSONResponse:
     state = _state(request)
-    record = _own_record(state, f"job:{job_id}", clinic)
+    record = _own_record(state, job_id, clinic)
     if record is None:
         return JSONResponse(NOT_FOUND, 404)
-    status, error, document_id = record["status"], record.get("error"), None
-    if status in ("queued", "running") and record.get("instance") != state.instance:
+    status, error, document_id = record.status, record.error, None
+    if status in ("queued", "running") and record.instance != state.instance:
         status, error = "failed", "the server restarted before this job ran; request it again"
     if status == "done":
-        entry = state.documents.entry_for(clinic, record["document"], record["format"])
+        entry = state.documents.entry_for(clinic, record.document, record.format)
         if entry is None:
             status, error = "failed", "the document was not published"
         else:
@@ -102,11 +102,11 @@ def job_status(job_id: str, clinic: Clinic, request: Request) -> JSONResponse:
                                   error=error).model_dump())
 
 
-def _own_record(state: AppState, key: str, clinic: str) -> dict[str, Any] | None:
-    if len(key) > 100:
+def _own_record(state: AppState, job_id: str, clinic: str) -> JobRecord | None:
+    if len(JobRecord.key(job_id)) > 100:
         return None
-    record = state.records.get(key)
-    return record if record is not None and record.get("clinic") == clinic else None
+    record = state.records.get(JobRecord, job_id)
+    return record if record is not None and record.clinic == clinic else None
 
 
 @router.get("/v1/documents/{document_id}",

@@ -16,15 +16,15 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import asdict
 from typing import Any, TextIO
 
 from api.content import ContentView
 from api.core import BuildResult, CoreProcess, PublishResult, publish_changes, run_build
-from api.records import Records
+from api.records import BatchRecord, Records
 from generator.content.changes import Change
+from generator.errors import Problem
 from generator.publish.storage import atomic_write
 from generator.settings import Settings
 
@@ -164,18 +164,21 @@ class Pipeline:
                            {items[i][0] for i in result.rejected})
         for index, (batch, change) in enumerate(items):
             if index in result.rejected:
-                problems = [asdict(p) for p in result.rejected[index]]
-                log.warning("rejected %s:%s: %d problems", change.kind, change.id, len(problems))
-                record = self._update(f"batch:{batch}", status="failed", problems=problems,
-                                      error="the content tree would be invalid with this change")
-                if record and record.get("delivery"):
-                    self._records.release(record["delivery"])
+                self._reject(batch, change, result.rejected[index])
             else:
-                self.request_build(f"batch:{batch}")
+                self.request_build(BatchRecord.key(batch))
         (self._spool / TAKEN).unlink(missing_ok=True)
 
+    def _reject(self, batch: str, change: Change, problems: list[Problem]) -> None:
+        log.warning("rejected %s:%s: %d problems", change.kind, change.id, len(problems))
+        record = self._records.get(BatchRecord, batch)
+        if record is not None:
+            self._records.put(batch, record.rejected(problems))
+            if record.delivery:
+                self._records.release(record.delivery)
+
     def _build(self, keys: list[str]) -> None:
-        self._update_many(keys, lambda _key, _record: {"status": "running"})
+        self._records.update_many(keys, lambda record: record.running())
         while True:
             try:
                 result: BuildResult = self._call(run_build, self._settings, self._queued)
@@ -190,7 +193,7 @@ class Pipeline:
                     return
         if result.error:
             log.error("build failed: %s", result.error)
-        self._update_many(keys, lambda key, record: _outcome(key, record, result))
+        self._records.update_many(keys, lambda record: record.settled(result))
         self._settle_owed(keys)
 
     def _settle_owed(self, reported: list[str]) -> None:
@@ -207,33 +210,3 @@ class Pipeline:
 
     def _call(self, function: Any, *args: Any) -> Any:
         return self._core.call(function, *args)
-
-    # --- records ---------------------------------------------------------------------------
-
-    def _update(self, key: str, **fields: Any) -> dict[str, Any] | None:
-        record = self._records.get(key)
-        if record is not None:
-            record = {**record, **fields}
-            self._records.put(key, record, self._settings.result_expires)
-        return record
-
-    def _update_many(self, keys: list[str],
-                     fields: Callable[[str, dict[str, Any]], dict[str, Any]]) -> None:
-        """Update many records in two round trips: a build may cover hundreds of webhooks."""
-        records = self._records.get_many(keys)
-        updated = {key: {**record, **fields(key, record)}
-                   for key, record in zip(keys, records, strict=True) if record is not None}
-        self._records.put_many(updated, self._settings.result_expires)
-
-
-def _outcome(key: str, record: dict[str, Any], result: BuildResult) -> dict[str, Any]:
-    """What a build means for a job (its one document) or a webhook batch (its documents)."""
-    if key.startswith("job:"):
-        error = result.error or result.failed.get(record["document"])
-        return {"status": "failed" if error else "done", "error": error}
-    documents = record.get("documents", [])
-    failed = [d for d in documents if d in result.failed]
-    error = result.error or (f"{len(failed)} documents failed" if failed else None)
-    return {"status": "failed" if error else "done", "error": error,
-            "built": sum(d in result.built for d in documents),
-            "held_back": sum(d in result.held_back for d in documents)}

@@ -11,8 +11,9 @@ from pathlib import Path
 from api.content import ContentView
 from api.documents import DocumentIndex, load_key
 from api.pipeline import Pipeline
-from api.records import MemoryRecords, Records, RedisRecords
+from api.records import Records
 from api.signatures import parse_secrets
+from api.stores import MemoryStore, RedisStore, Store
 from api.tokens import TokenVerifier
 from generator.publish.storage import atomic_write
 from generator.settings import Settings
@@ -62,8 +63,8 @@ class AppState:
 
     def save(self) -> None:
         """What must outlive this process and has no other home (embedded records)."""
-        if isinstance(self.records, MemoryRecords):
-            self.records.save(self.settings.state_dir / RECORDS_FILE)
+        if isinstance(self.records.store, MemoryStore):
+            self.records.store.save(self.settings.state_dir / RECORDS_FILE)
 
 
 def make_state(settings: Settings) -> AppState:
@@ -72,12 +73,13 @@ def make_state(settings: Settings) -> AppState:
     queued = "broker_url" in settings.model_fields_set
     keys = parse_secrets(settings.webhook_secrets.get_secret_value())
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    records: Records
+    store: Store
     if queued:
-        records = RedisRecords(settings.broker_url)
+        store = RedisStore(settings.broker_url)
     else:
-        records = MemoryRecords()
-        records.restore(settings.state_dir / RECORDS_FILE)
+        store = MemoryStore()
+        store.restore(settings.state_dir / RECORDS_FILE)
+    records = Records(store, settings.result_expires)
     view = ContentView(settings)
     return AppState(
         settings=settings, queued=queued, records=records, view=view,

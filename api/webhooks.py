@@ -15,6 +15,7 @@ from api.cms import Ignored, PayloadError, normalize
 from api.content import ChangeRefused, check_entry
 from api.jsonbody import BodyError, parse_json
 from api.models import BatchStatus, ErrorBody, GenericWebhook, WebhookAccepted, WebhookAcknowledged
+from api.records import BatchRecord, delivery_key
 from api.signatures import Rejected, Verified, verify_contentful, verify_standard, verify_strapi
 from api.state import AppState
 from generator.content.changes import Change
@@ -87,7 +88,7 @@ def handle(state: AppState, method: str, path: str, headers: dict[str, str],
         verified = authenticate(state, method, path, headers, body, now)
     except Rejected as exc:
         return _answer(401, {"detail": f"not authenticated: {exc}"})
-    key = f"delivery:{verified.delivery}"
+    key = delivery_key(verified.delivery)
     if not state.records.claim(key, state.settings.dedupe_ttl):
         return _answer(200, {"status": "duplicate", "reason": "delivery already received"})
     try:
@@ -154,9 +155,9 @@ def _accept(state: AppState, change: Change, delivery: str) -> JSONResponse:
         return _answer(200, {"status": "unchanged", "reason": "the entry already says this"})
     # The delivery key goes with the batch: a batch the gate refuses forgets its delivery, so
     # the same delivery sent again once the tree allows it gets through.
-    record = {"status": "queued", "documents": list(impact.render),
-              "removed": len(impact.remove), "instance": state.instance, "delivery": delivery}
-    state.records.put(f"batch:{batch}", record, state.settings.result_expires)
+    state.records.put(batch, BatchRecord(
+        status="queued", documents=list(impact.render), removed=len(impact.remove),
+        instance=state.instance, delivery=delivery))
     try:
         state.pipeline.accept(batch, change)
     except BaseException:
@@ -173,12 +174,11 @@ def batch_status(batch_id: str, request: Request) -> JSONResponse:
     """The progress of a webhook's regeneration. The batch id is an unguessable capability;
     the answer holds counts and content problems, no documents."""
     state: AppState = request.app.state.carepress
-    record = state.records.get(f"batch:{batch_id}") if len(batch_id) < 100 else None
+    record = state.records.get(BatchRecord, batch_id) if len(batch_id) < 100 else None
     if record is None:
         return _answer(404, {"detail": "not found"})
     # A batch accepted before a restart is still published: it was spooled.
     return _answer(200, BatchStatus(
-        id=batch_id, status=record["status"], documents=len(record["documents"]),
-        built=record.get("built", 0), removed=record.get("removed", 0),
-        held_back=record.get("held_back", 0),
-        error=record.get("error"), problems=record.get("problems", [])).model_dump())
+        id=batch_id, status=record.status, documents=len(record.documents),
+        built=record.built, removed=record.removed, held_back=record.held_back,
+        error=record.error, problems=record.problems).model_dump())

@@ -153,14 +153,14 @@ def test_duplicate_enqueue_renders_once(redis_server, tmp_path, queue, project):
 
 def test_attempts_of_earlier_batches_do_not_count_against_a_new_one(redis_server, tmp_path,
                                                                      queue, project):
-    from worker import batches
+    from worker import batches, keys
 
     one = OneJob(redis_server, queue, project, tmp_path / "out",
                  "handout/prairie-mind/ketamine/en")
     env, settings, app, job, client = one.env, one.settings, one.app, one.job, one.client
     tid = batches.task_id(job)
     # As after earlier forced builds of the same, unchanged document within the last day.
-    client.set(batches.ATTEMPTS_KEY.format(tid), settings.max_attempts)
+    client.set(keys.attempts(tid), settings.max_attempts)
     batches.enqueue(app, settings, [job])
     worker = Worker(env, tmp_path / "worker.log")
     try:
@@ -170,7 +170,7 @@ def test_attempts_of_earlier_batches_do_not_count_against_a_new_one(redis_server
     result = batches._ready(app, [tid])[tid]
     assert not isinstance(result, str), result
     assert result.error is None and result.rendered
-    assert client.get(batches.ATTEMPTS_KEY.format(tid)) == b"1"
+    assert client.get(keys.attempts(tid)) == b"1"
 
 
 def test_unreachable_redis_is_one_clear_line_and_writes_nothing(tmp_path, queue):

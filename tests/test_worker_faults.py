@@ -20,9 +20,8 @@ import redis
 from tests.conftest import CONTENT, REPO, run_build, snapshot
 from tests.services import RedisServer, Worker, service_env, wait_for
 from tests.test_queue import OneJob, add_clinics, successes
-from worker import batches
+from worker import batches, keys
 from worker.app import TASK_NAME
-from worker.liveness import HELD_KEY
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +62,7 @@ def unacked_tasks(client: redis.Redis) -> dict[str, str]:
 
 def holder(client: redis.Redis, tag: str) -> int | None:
     """The main process id in a liveness key (host:pid)."""
-    value = client.get(HELD_KEY.format(tag))
+    value = client.get(keys.held(tag))
     return int(value.rsplit(b":", 1)[1]) if value else None
 
 

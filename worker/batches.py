@@ -20,6 +20,7 @@ from kombu.utils.url import maybe_sanitize_url
 from generator.errors import BrokerError
 from generator.publish.build import Job, JobResult, Runner, costliest_first
 from generator.settings import Settings
+from worker import keys, results
 from worker.app import TASK_NAME
 from worker.liveness import Sweeper, broker_connection, refresh_seconds
 
@@ -27,16 +28,11 @@ log = logging.getLogger("carepress.queue")
 POLL_SECONDS = 0.1
 STALL_SECONDS = 10.0
 """No result for this long: look for tasks whose message is gone (see _lost)."""
-UNACKED_KEY = "unacked"
-"""kombu's Redis transport keeps delivered, unacknowledged messages in this hash (default)."""
 SWEEP_SECONDS = 1.0
 """How often the follower looks for its batch's tasks held by a worker that is gone."""
 Notice = Callable[[str], None]
 """Told, in one line each, when the batch waits for something other than renders and when it
 goes on (a Redis outage, a lost worker's tasks)."""
-BATCH_KEY = "carepress:batch:{}"
-ATTEMPTS_KEY = "carepress:attempts:{}"
-"""Deliveries of one task in this batch (worker/tasks.py counts them)."""
 
 
 def task_id(job: Job) -> str:
@@ -67,7 +63,7 @@ def enqueue(app: Celery, settings: Settings, jobs: list[Job]) -> str:
     batch = uuid.uuid4().hex[:16]
     record = {"documents": [[j.document, task_id(j)] for j in jobs], "created": time.time()}
     with broker_client(settings) as client:
-        client.set(BATCH_KEY.format(batch), json.dumps(record), ex=settings.result_expires)
+        client.set(keys.batch(batch), json.dumps(record), ex=settings.result_expires)
     _send(app, settings, costliest_first(jobs))
     return batch
 
@@ -79,7 +75,7 @@ def _send(app: Celery, settings: Settings, jobs: list[Job], reset_attempts: bool
         return
     if reset_attempts:
         with broker_client(settings) as client:
-            client.delete(*(ATTEMPTS_KEY.format(task_id(j)) for j in jobs))
+            client.delete(*(keys.attempts(task_id(j)) for j in jobs))
     for job in jobs:
         tid = task_id(job)
         # An old result under this id belongs to a render that was already published.
@@ -203,7 +199,7 @@ def _lost(client: redis.Redis, settings: Settings, ids: set[str]) -> set[str]:
     queued = [_message_task(raw) for raw in client.lrange(settings.queue, 0, -1)]
     # An unacknowledged entry is [message, exchange, routing key]; other apps' entries may be
     # anything, and only ids of this batch matter.
-    held = [_message_task(raw, unacked=True) for raw in client.hvals(UNACKED_KEY)]
+    held = [_message_task(raw, unacked=True) for raw in client.hvals(keys.UNACKED)]
     return ids - set(queued) - set(held)
 
 
@@ -219,19 +215,9 @@ def _message_task(raw: bytes | str, unacked: bool = False) -> str | None:
 
 
 def _ready(app: Celery, ids: list[str]) -> dict[str, JobResult | str]:
-    """One round trip for every pending result: a JobResult, or the error of a failed task."""
-    backend: Any = app.backend
-    keys = [backend.get_key_for_task(tid) for tid in ids]
-    done: dict[str, JobResult | str] = {}
-    for tid, raw in zip(ids, backend.mget(keys), strict=True):
-        if raw is None:
-            continue
-        meta = backend.decode_result(raw)
-        if meta["status"] == "SUCCESS":
-            done[tid] = JobResult.from_dict(meta["result"])
-        elif meta["status"] in ("FAILURE", "REVOKED"):
-            done[tid] = f"task failed: {meta.get('result')}"
-    return done
+    """The finished tasks among `ids`: what each returned, or why it failed."""
+    return {tid: outcome for tid, state in results.read(app, ids).items()
+            if (outcome := state.outcome()) is not None}
 
 
 def _server_id(client: redis.Redis) -> str:
@@ -253,23 +239,16 @@ def _broker_back(settings: Settings, client: redis.Redis) -> bool:
 def batch_status(app: Celery, settings: Settings, batch: str) -> dict[str, Any]:
     """Counts of a batch's documents by state, and the failed ones with their errors."""
     with broker_client(settings) as client:
-        raw = client.get(BATCH_KEY.format(batch))
+        raw = client.get(keys.batch(batch))
     if raw is None:
         raise BrokerError(f"unknown or expired batch {batch!r}")
     documents = json.loads(raw)["documents"]
+    states = results.read(app, [tid for _document, tid in documents])
     counts = {"queued": 0, "running": 0, "done": 0, "failed": 0}
     failed = {}
     for document, tid in documents:
-        result = AsyncResult(tid, app=app)
-        state = result.state
-        if state == "SUCCESS" and not result.result.get("error"):
-            counts["done"] += 1
-        elif state == "SUCCESS" or state in ("FAILURE", "REVOKED"):
-            counts["failed"] += 1
-            failed[document] = (result.result.get("error") if state == "SUCCESS"
-                                else str(result.result))
-        elif state == "STARTED":
-            counts["running"] += 1
-        else:
-            counts["queued"] += 1
+        state = states[tid]
+        counts[state.status] += 1
+        if state.status == "failed":
+            failed[document] = state.error
     return {"batch": batch, "total": len(documents), **counts, "failures": failed}

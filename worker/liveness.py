@@ -5,7 +5,7 @@ kombu's Redis transport records each message a worker has taken but not acknowle
 `unacked` hash (delivery tag → message) and only puts it back after `visibility_timeout`
 (an hour): a worker killed with its pool (host, container, OOM killer) left its tasks there
 and the batch waited that long. The hash does not say which worker holds an entry, so each
-worker's main process keeps a short-lived key per delivery tag it holds (`HELD_KEY`, refreshed
+worker's main process keeps a short-lived key per delivery tag it holds (`keys.held`, refreshed
 every `refresh_seconds`, expiring after `worker_lost_after`). An entry whose key has been
 missing at two looks `confirm` seconds apart is held by no live worker: a live worker wrote
 its key within `refresh_seconds` of taking the message. Such an entry is put back with kombu's
@@ -32,10 +32,9 @@ from kombu.connection import Connection
 from kombu.exceptions import OperationalError
 
 from generator.settings import Settings
+from worker import keys
 
 log = logging.getLogger("carepress.worker")
-HELD_KEY = "carepress:held:{}"
-"""Exists while a live worker holds the message with this delivery tag."""
 
 
 def refresh_seconds(settings: Settings) -> float:
@@ -63,7 +62,7 @@ class Sweeper:
         tags = [_text(t) for t in self.client.hkeys(self.channel.unacked_key)]
         with self.client.pipeline(transaction=False) as pipe:
             for tag in tags:
-                pipe.exists(HELD_KEY.format(tag))
+                pipe.exists(keys.held(tag))
             alive = pipe.execute()
         now = time.monotonic()
         if now - self._last_look > self.confirm / 2:
@@ -90,7 +89,7 @@ class Sweeper:
 
         def transaction(pipe: Any) -> bool:
             raw = pipe.hget(unacked, tag)
-            if raw is None or pipe.exists(HELD_KEY.format(tag)):
+            if raw is None or pipe.exists(keys.held(tag)):
                 return False
             payload, exchange, routing_key = json.loads(_text(raw))
             pipe.multi()
@@ -100,7 +99,7 @@ class Sweeper:
             return True
 
         restored = self.client.transaction(transaction, unacked,  # type: ignore[arg-type]
-                                           HELD_KEY.format(tag), value_from_callable=True)
+                                           keys.held(tag), value_from_callable=True)
         self._unheld_since.pop(tag, None)
         return bool(restored)
 
@@ -230,5 +229,5 @@ def broker_connection(app: Any) -> Connection:
 def refresh(client: redis.Redis, tags: Iterable[str], who: str, ttl: int) -> None:
     with client.pipeline(transaction=False) as pipe:
         for tag in tags:
-            pipe.set(HELD_KEY.format(tag), who, ex=ttl)
+            pipe.set(keys.held(tag), who, ex=ttl)
         pipe.execute()

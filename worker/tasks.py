@@ -21,6 +21,7 @@ from generator.plan.project import load_project
 from generator.publish.build import Job, JobResult, render_job
 from generator.render.documents import DocumentRenderer
 from generator.settings import Settings
+from worker import keys
 from worker.app import TASK_NAME, app
 
 log = logging.getLogger("carepress.worker")
@@ -60,10 +61,10 @@ def _renderer_for(content: str, job: Job | None) -> DocumentRenderer:
     return _renderers[content]
 
 
-def _count(counter: str, task: Task) -> int:
-    """Per-task counters in Redis: `attempts` (deliveries; a task that kills its worker every
-    time is requeued by reject-on-worker-lost, and only this count stops it) and `renders`
-    (how often it really rendered, as opposed to finding its files already finished)."""
+def _count(key: str) -> int:
+    """Per-task counters in Redis: `keys.attempts` (deliveries; a task that kills its worker
+    every time is requeued by reject-on-worker-lost, and only this count stops it) and
+    `keys.renders`."""
     global _counters
     if _counters is None:
         # Retries: after a Redis restart the pooled connection is stale; reconnect, don't fail.
@@ -73,7 +74,6 @@ def _count(counter: str, task: Task) -> int:
         _counters = redis.Redis.from_url(
             settings.broker_url, retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries),
             retry_on_error=[redis.ConnectionError, redis.TimeoutError])
-    key = f"carepress:{counter}:{task.request.id}"  # batches.ATTEMPTS_KEY for "attempts"
     with _counters.pipeline() as pipe:
         pipe.incr(key)
         pipe.expire(key, settings.result_expires)
@@ -87,7 +87,7 @@ def _count(counter: str, task: Task) -> int:
 def render_document(self: Task, job: dict[str, str]) -> dict[str, Any]:
     """Render one document into the output store's staging area; returns a JobResult dict."""
     parsed = Job(**{f.name: job[f.name] for f in fields(Job)})
-    if _count("attempts", self) > settings.max_attempts:
+    if _count(keys.attempts(self.request.id)) > settings.max_attempts:
         error = f"gave up after {settings.max_attempts} attempts (the worker was lost each time)"
         return JobResult(parsed.document, error=error).to_dict()
     try:
@@ -102,5 +102,5 @@ def render_document(self: Task, job: dict[str, str]) -> dict[str, Any]:
     if result.error:
         log.warning("render failed: %s: %s", parsed.document, result.error)
     if result.rendered:
-        _count("renders", self)
+        _count(keys.renders(self.request.id))
     return result.to_dict()
