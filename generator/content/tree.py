@@ -64,7 +64,7 @@ class ContentTree:
     """(kind, id, lang) → fields shown in English because the content allows it."""
     stale: dict[tuple[str, str, str], list[Problem]] = field(default_factory=dict)
     """(kind, id, lang) → its translated fields whose English text changed since (see
-    generator.content.translations); the build holds back consent forms built from them."""
+    generator.content.translating); the build holds back consent forms built from them."""
     site: Site | None = None
     """content/site.yaml; without it there is no home page, root page, 404 page or favicon."""
 
