@@ -14,7 +14,7 @@ from typing import Any
 
 from api.signatures import Rejected
 from generator.content.changes import Change
-from generator.content.tree import KINDS
+from generator.content.kinds import KINDS
 from generator.ids import id_problem
 from generator.settings import Settings
 

@@ -20,9 +20,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from generator.content.changes import Change, last_per_entry
+from generator.content.kinds import FOLDERS, KINDS
+from generator.content.loading import load_content
 from generator.content.logos import logo_problem
 from generator.content.translations import localize
-from generator.content.tree import FOLDERS, KINDS, ContentTree, EntryRef, load_content
+from generator.content.tree import ContentTree, EntryRef
 from generator.errors import ContentError, Problem
 from generator.i18n import SOURCE_LANGUAGE
 from generator.plan.graph import Impact, change_impact

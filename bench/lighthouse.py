@@ -60,7 +60,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
 def page_types(site: Path, content: Path) -> dict[str, str]:
     """One URL path per page type (the first of each, sorted), in English."""
-    from generator.content.tree import load_content
+    from generator.content.loading import load_content
 
     tree = load_content(content, ("en",))
     lang = "en"

@@ -59,7 +59,7 @@ def token_create(ctx: click.Context, clinic: str) -> None:
     settings = _settings(ctx)
     with reported_errors(ctx.obj["debug"], ValueError):
         from api.tokens import create_token
-        from generator.content.tree import load_content
+        from generator.content.loading import load_content
 
         tree = load_content(settings.content_dir, settings.language_codes)
         if clinic not in tree.clinics:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cli.reporting import reported_errors
-from generator.content.tree import load_content
+from generator.content.loading import load_content
 from generator.errors import CarepressError, PublishError
 from generator.plan.documents import DocumentKey
 from generator.plan.project import Project, load_project

@@ -9,8 +9,10 @@ import click
 import yaml
 
 from cli.reporting import reported_errors
+from generator.content.kinds import FOLDERS
+from generator.content.loading import load_content
 from generator.content.translations import reviewed_hashes, stale_fields, with_hashes
-from generator.content.tree import FOLDERS, ContentTree, EntryRef, load_content
+from generator.content.tree import ContentTree, EntryRef
 from generator.errors import CarepressError
 from generator.i18n import SOURCE_LANGUAGE
 from generator.publish.storage import atomic_write

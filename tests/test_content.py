@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.content.tree import load_content
+from generator.content.loading import load_content
 from generator.errors import ContentError
 
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from generator.content.tree import load_content
+from generator.content.loading import load_content
 from generator.errors import ContentError
 from generator.i18n import translations
 from generator.markup import plain_text

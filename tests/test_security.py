@@ -13,7 +13,7 @@ import tinyhtml5
 import yaml
 from markupsafe import Markup
 
-from generator.content.tree import load_content
+from generator.content.loading import load_content
 from generator.errors import ContentError, FetchError, RenderError
 from generator.markup import markdown_block, markdown_inline, plain_text
 from generator.render.fetcher import resolve_allowed

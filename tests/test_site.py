@@ -16,7 +16,7 @@ import pytest
 import tinyhtml5
 import yaml
 
-from generator.content.tree import load_content
+from generator.content.loading import load_content
 from generator.errors import ContentError
 from generator.markup import plain_text
 from generator.phones import tel_url

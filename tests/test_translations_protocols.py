@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.content.schema import Duration, Protocol
-from generator.content.tree import load_content
+from generator.content.fields import Duration
+from generator.content.loading import load_content
+from generator.content.schema import Protocol
 from generator.errors import ContentError
 from generator.quality.readability import document_text, grade_text, rendered, sentences
 from generator.render.treatment import duration, protocol_rules

@@ -1,12 +1,9 @@
 """Clinic logos: what a logo file may hold before it is drawn in a PDF or published on the site.
 
 A logo is published as a file of its own (site/assets/logos/), and a browser that opens an SVG
-directly runs what it contains, so SVG is checked against an allow-list (deny by default):
-static shapes, text, gradients, groups, clip paths and masks, with presentation attributes.
-No scripts, event attributes, animation, style sheets, foreign content, DOCTYPE or entities,
-processing instructions, xml:base or references outside the file. Attribute values and `style`
-declarations are tokenized as CSS (tinycss2, the tokenizer WeasyPrint uses), so escapes,
-comments and case are undone before url() and other functions are judged.
+directly runs what it contains, so an SVG is walked element by element and refused at the first
+thing outside the allow-list (generator.content.svg_allowlist), or if it is too large, too deep,
+or draws too much through its references.
 """
 
 from __future__ import annotations
@@ -21,6 +18,14 @@ from xml.parsers import expat
 
 import tinycss2
 
+from generator.content.svg_allowlist import (
+    ELEMENTS,
+    SVG_NS,
+    XLINK_NS,
+    XML_NS,
+    attribute_problem,
+    split_name,
+)
 from generator.errors import RenderError
 
 LOGO_MAX_BYTES = 512 * 1024
@@ -32,53 +37,8 @@ SVG_MAX_DEPTH = 32
 SVG_MAX_DRAWN = 10000
 """Elements drawn once references (<use>, url(#id)) are followed."""
 
-SVG_NS = "http://www.w3.org/2000/svg"
-XLINK_NS = "http://www.w3.org/1999/xlink"
-XML_NS = "http://www.w3.org/XML/1998/namespace"
 PREFIXES = {XLINK_NS: "xlink", XML_NS: "xml"}
-
-ELEMENTS = frozenset({
-    "svg", "g", "defs", "symbol", "use", "title", "desc",
-    "path", "rect", "circle", "ellipse", "line", "polyline", "polygon",
-    "text", "tspan", "textPath",
-    "linearGradient", "radialGradient", "stop", "pattern", "clipPath", "mask",
-})
-LINKING = frozenset({"use", "linearGradient", "radialGradient", "pattern", "textPath"})
-"""Elements whose href may point at another element of the same file."""
-
-PRESENTATION = frozenset({
-    "alignment-baseline", "baseline-shift", "clip-path", "clip-rule", "color",
-    "color-interpolation", "direction", "display", "dominant-baseline", "fill",
-    "fill-opacity", "fill-rule", "font-family", "font-size", "font-size-adjust", "font-stretch",
-    "font-style", "font-variant", "font-weight", "image-rendering", "letter-spacing", "mask",
-    "opacity", "overflow", "paint-order", "shape-rendering", "stop-color", "stop-opacity",
-    "stroke", "stroke-dasharray", "stroke-dashoffset", "stroke-linecap", "stroke-linejoin",
-    "stroke-miterlimit", "stroke-opacity", "stroke-width", "text-anchor", "text-decoration",
-    "text-rendering", "transform", "transform-origin", "unicode-bidi", "vector-effect",
-    "visibility", "word-spacing", "writing-mode",
-})
-"""Properties allowed as attributes and as `style` declarations."""
-
-ATTRIBUTES = PRESENTATION | frozenset({
-    "id", "class", "lang", "role", "aria-label", "aria-labelledby", "aria-describedby",
-    "aria-hidden", "focusable", "style", "version", "baseProfile", "viewBox",
-    "preserveAspectRatio", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry",
-    "fx", "fy", "fr", "width", "height", "d", "points", "pathLength", "dx", "dy", "rotate",
-    "textLength", "lengthAdjust", "startOffset", "method", "spacing", "side", "refX", "refY",
-    "offset", "gradientUnits", "gradientTransform", "spreadMethod", "clipPathUnits",
-    "maskUnits", "maskContentUnits", "patternUnits", "patternContentUnits", "patternTransform",
-})
-NAMESPACED = frozenset({(XML_NS, "lang"), (XML_NS, "space")})
-
-FUNCTIONS = frozenset({"rgb", "rgba", "hsl", "hsla",
-                       "matrix", "translate", "scale", "rotate", "skewx", "skewy"})
-"""CSS and transform functions a value may call; url() is judged on its own."""
-_LOCAL = re.compile(r"#[^\s#]+")
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']*)""")
-
-
-class _Refused(Exception):
-    """Raised from inside the expat handlers to stop at the first problem."""
 
 
 def logo_problem(path: Path, folder: Path) -> str | None:
@@ -123,6 +83,10 @@ def _png_problem(data: bytes) -> str | None:
 
 
 # --- SVG -----------------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """Raised from inside the expat handlers to stop at the first problem."""
 
 
 def svg_problem(data: bytes) -> str | None:
@@ -184,7 +148,7 @@ class _SvgChecker:
         raise _Refused(f"processing instruction <?{target}?> is not accepted")
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
-        namespace, local = _split(name)
+        namespace, local = split_name(name)
         self.elements += 1
         self.depth += 1
         if self.elements == 1 and (namespace, local) != (SVG_NS, "svg"):
@@ -197,7 +161,7 @@ class _SvgChecker:
         if self.depth > SVG_MAX_DEPTH:
             raise _Refused(f"elements nested more than {SVG_MAX_DEPTH} deep")
         for attribute, value in attributes.items():
-            problem = _attribute_problem(local, attribute, value)
+            problem = attribute_problem(local, attribute, value)
             if problem:
                 joint = " " if problem.startswith("is not") else ": "
                 raise _Refused(f"<{local}> attribute {_shown(attribute)}{joint}{problem}")
@@ -255,7 +219,7 @@ def _measure(start: str, ids: dict[str, _Subtree], sizes: dict[str, int]) -> str
 def _references(attributes: dict[str, str]) -> Iterator[str]:
     """The ids an element's (already checked) attributes point at."""
     for name, value in attributes.items():
-        local = _split(name)[1]
+        local = split_name(name)[1]
         if local == "href":
             yield value[1:]
         elif local == "style":
@@ -278,82 +242,11 @@ def _url_targets(tokens: list[Any]) -> Iterator[str]:
             yield from _url_targets(token.content)
 
 
-def _split(name: str) -> tuple[str, str]:
-    namespace, _, local = name.rpartition(" ")
-    return namespace, local
-
 
 def _shown(name: str) -> str:
     """`xlink:href` for a known namespace, `{uri}name` for another."""
-    namespace, local = _split(name)
+    namespace, local = split_name(name)
     if not namespace or namespace == SVG_NS:
         return local
     return f"{PREFIXES[namespace]}:{local}" if namespace in PREFIXES else f"{{{namespace}}}{local}"
 
-
-def _attribute_problem(element: str, name: str, value: str) -> str | None:
-    namespace, local = _split(name)
-    if (namespace, local) == (XLINK_NS, "href") or (not namespace and local == "href"):
-        if element not in LINKING:
-            return "is not allowed here"
-        if not _LOCAL.fullmatch(value):
-            return f"must point inside the SVG (#id), not {value[:60]!r}"
-        return None
-    if namespace and (namespace, local) not in NAMESPACED:
-        return "is not allowed in a logo"
-    if not namespace and local not in ATTRIBUTES:
-        return "is not allowed in a logo"
-    if local == "style":
-        return _style_problem(value)
-    return _value_problem(tinycss2.parse_component_value_list(value))
-
-
-def _style_problem(value: str) -> str | None:
-    for item in tinycss2.parse_blocks_contents(value, skip_comments=True,
-                                               skip_whitespace=True):
-        if item.type != "declaration":
-            return f"only property declarations are allowed, not {item.type}"
-        if item.lower_name not in PRESENTATION:
-            return f"property {item.lower_name!r} is not allowed"
-        problem = _value_problem(item.value)
-        if problem:
-            return problem
-    return None
-
-
-def _value_problem(tokens: list[Any]) -> str | None:
-    """url() may only name a fragment of the same file; other functions come from a short
-    list; at-rules, blocks and unparseable CSS are refused."""
-    for token in tokens:
-        problem = _token_problem(token)
-        if problem:
-            return problem
-    return None
-
-
-def _token_problem(token: Any) -> str | None:
-    kind = token.type
-    if kind == "url":
-        return _url_problem(token.value.strip())
-    if kind == "function" and token.lower_name == "url":
-        args = [t for t in token.arguments if t.type not in ("whitespace", "comment")]
-        if len(args) != 1 or args[0].type != "string":
-            return "url() must point inside the SVG (#id)"
-        return _url_problem(args[0].value)
-    if kind == "function":
-        if token.lower_name not in FUNCTIONS:
-            return f"function {token.lower_name}() is not allowed"
-        return _value_problem(token.arguments)
-    if kind in ("() block", "[] block"):
-        return _value_problem(token.content)
-    if kind == "error":
-        return f"malformed CSS ({token.message})"
-    if kind in ("at-keyword", "{} block"):
-        return f"{token.serialize()[:40]!r} is not allowed"
-    return None
-
-
-def _url_problem(url: str) -> str | None:
-    if _LOCAL.fullmatch(url):
-        return None
-    return f"url() must point inside the SVG (#id), not {url[:60]!r}"

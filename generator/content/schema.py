@@ -1,57 +1,28 @@
-"""The content schema: what a therapy, a location and a clinic file must hold."""
+"""The content schema: what a therapy, a location, a clinic and the site file must hold (the
+value types their fields are made of are in generator.content.fields)."""
+
+# Pydantic copies a mutable default ([] or {}) for each instance, so RUF012 does not apply to
+# these models; ruff sees a class as a pydantic model only when its base (Strict) is defined in
+# the same file.
+# ruff: noqa: RUF012
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    HttpUrl,
-    model_validator,
+from pydantic import AfterValidator, Field, HttpUrl, model_validator
+
+from generator.content.fields import (
+    Colour,
+    Duration,
+    LogoName,
+    Slug,
+    Strict,
+    Text,
+    TimeOfDay,
+    Weekday,
 )
-
-from generator.ids import EntryId
-
-Slug = EntryId
-Text = Annotated[str, Field(min_length=1)]
-"""Markdown: rendered by generator.markup, never trusted as HTML."""
-
-_HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
-
-
-def _check_colour(value: str) -> str:
-    if not _HEX_COLOUR.match(value):
-        raise ValueError(f"invalid colour {value!r}: use #rgb or #rrggbb")
-    if len(value) == 4:
-        value = "#" + "".join(c * 2 for c in value[1:])
-    return value.lower()
-
-
-Colour = Annotated[str, AfterValidator(_check_colour)]
-
-LOGO_SUFFIXES = (".svg", ".png")
-
-
-def _check_logo_name(value: str) -> str:
-    if not value.lower().endswith(LOGO_SUFFIXES):
-        raise ValueError(f"logo {value!r} must name an .svg or .png file")
-    return value
-
-
-LogoName = Annotated[str, Field(min_length=1), AfterValidator(_check_logo_name)]
-
-
-class Strict(BaseModel):
-    """Unknown keys are typos, and typos in medical content must not pass silently."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
 
 # --- therapy ---------------------------------------------------------------------------------
 
@@ -193,31 +164,6 @@ class Clinician(Strict):
     """Grammatical gender: Spanish writes "la Dra." or "el Dr."."""
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(minutes?|hours?)\s*$")
-
-
-class Duration(Strict):
-    """A length of time with its unit, e.g. `30 minutes` or `2 hours` in the YAML."""
-
-    amount: int = Field(ge=0, le=7 * 24 * 60)
-    unit: Literal["minute", "hour"]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, value: object) -> object:
-        if isinstance(value, str):
-            match = _DURATION.match(value)
-            if not match:
-                raise ValueError(f"{value!r} is not a duration: write e.g. '30 minutes' or "
-                                 "'2 hours'")
-            return {"amount": int(match[1]), "unit": match[2].rstrip("s")}
-        return value
-
-    @property
-    def minutes(self) -> int:
-        return self.amount * (60 if self.unit == "hour" else 1)
-
-
 class Protocol(Strict):
     """The clinic's own rules for one therapy; the consent form quotes them.
 
@@ -248,21 +194,6 @@ class Protocol(Strict):
         if self.session.minutes == 0:
             raise ValueError("session: must be longer than 0 minutes")
         return self
-
-
-Weekday = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_TIME = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
-
-
-def _check_time(value: object) -> object:
-    if isinstance(value, int):  # YAML 1.1 reads an unquoted 09:00 as the number 540
-        raise ValueError('write the time in quotes, like "09:00"')
-    if not isinstance(value, str) or not _TIME.match(value):
-        raise ValueError(f'invalid time {value!r}: use 24-hour "HH:MM", like "17:30"')
-    return value
-
-
-TimeOfDay = Annotated[str, BeforeValidator(_check_time)]
 
 
 class OpeningHours(Strict):

@@ -12,7 +12,8 @@ from pathlib import Path
 from jinja2 import Environment
 
 from generator import __version__
-from generator.content.tree import FACETS, ContentTree, EntryRef
+from generator.content.kinds import FACETS
+from generator.content.tree import ContentTree, EntryRef
 from generator.i18n import LOCALE_DIR
 from generator.plan.documents import DocumentSpec
 from generator.templating import template_closure

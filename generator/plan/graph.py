@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from jinja2 import Environment
 from pydantic import BaseModel
 
-from generator.content.tree import FACETS, ContentTree, EntryRef
+from generator.content.kinds import FACETS
+from generator.content.tree import ContentTree, EntryRef
 from generator.plan.documents import STATIC_FILES, DocumentSpec, plan_documents
 from generator.templating import template_closure
 

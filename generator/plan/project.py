@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from jinja2 import Environment
 
-from generator.content.tree import ContentTree, load_content
+from generator.content.loading import load_content
+from generator.content.tree import ContentTree
 from generator.errors import ContentError, Problem, UnknownDocumentError
 from generator.i18n import SOURCE_LANGUAGE, catalog_path, untranslated
 from generator.plan.documents import DocumentSpec, plan_documents

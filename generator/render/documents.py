@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator.content.kinds import FOLDERS
 from generator.content.logos import read_logo
-from generator.content.tree import FOLDERS
 from generator.i18n import SOURCE_LANGUAGE
 from generator.plan.documents import STATIC_FILES, DocumentSpec
 from generator.plan.project import Project

@@ -12,7 +12,8 @@ from typing import Any
 from babel.lists import format_list
 from babel.units import format_unit
 
-from generator.content.schema import Clinician, Duration, Protocol, Therapy
+from generator.content.fields import Duration
+from generator.content.schema import Clinician, Protocol, Therapy
 from generator.i18n import translations
 
 
