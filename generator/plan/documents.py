@@ -42,30 +42,31 @@ class DocumentKey:
 
     @cached_property
     def id(self) -> str:  # asked for often (every plan lookup): worked out once
-        return "/".join((self.kind, *self._parts().values()))
+        return "/".join((self.kind, *self._named_parts().values()))
 
     @classmethod
     def parse(cls, text: str) -> DocumentKey:
         kind, *rest = text.strip("/").split("/")
-        if kind not in KINDS or len(rest) != len(KINDS[kind].key):
+        if kind not in KINDS or len(rest) != len(KINDS[kind].parts):
             raise UnknownDocumentError(f"not a document id: {text!r}")
-        return cls(kind, **dict(zip(KINDS[kind].key, rest, strict=True)))
+        return cls(kind, **dict(zip(KINDS[kind].parts, rest, strict=True)))
 
     @classmethod
     def of(cls, kind: str, **parts: str) -> DocumentKey:
         """The key of a `kind` document from the parts given; those its id does not name (a
         clinic for a page, a language for the sitemap) are left out."""
-        return cls(kind, **{name: parts.get(name, "") for name in kind_named(kind).key})
+        return cls(kind, **{name: parts.get(name, "") for name in kind_named(kind).parts})
 
-    def _parts(self) -> dict[str, str]:
+    def _named_parts(self) -> dict[str, str]:
         """The parts the kind's id names, in its order."""
         every = {"clinic": self.clinic, "therapy": self.therapy, "location": self.location,
                  "lang": self.lang}
-        return {name: every[name] for name in self.document_kind.key}
+        return {name: every[name] for name in self.document_kind.parts}
 
     def paths(self, suffix: str = "") -> tuple[str, ...]:
         """The files it writes (`suffix`: a copied file's source's, e.g. '.png')."""
-        return tuple(f.format(**self._parts(), suffix=suffix) for f in self.document_kind.files)
+        parts = self._named_parts()
+        return tuple(f.format(**parts, suffix=suffix) for f in self.document_kind.files)
 
 
 @dataclass(frozen=True)

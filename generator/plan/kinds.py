@@ -34,7 +34,7 @@ class Renderer(Enum):
 class DocumentKind:
     id: str
     """The first part of its documents' ids, and `kind` in the manifest."""
-    key: tuple[KeyPart, ...]
+    parts: tuple[KeyPart, ...]
     """The parts of the key its id names after the kind, in that order: handout/<clinic>/…"""
     files: tuple[str, ...]
     """What it writes, relative to the output folder, formatted with the key's parts and, for a
@@ -69,18 +69,18 @@ CLINIC_FOLDER = "clinics/{clinic}/{therapy}/{lang}"
 PUBLIC_CLINIC_FOLDER = f"site/{CLINIC_FOLDER}"
 """Where the site publishes a clinic's handout and consent preview for patients."""
 
-CLINIC_KEY: tuple[KeyPart, ...] = ("clinic", "therapy", "lang")
+CLINIC_PARTS: tuple[KeyPart, ...] = ("clinic", "therapy", "lang")
 
 # A clinic document's own HTML and PDF come first; then the files the public site carries too:
 # the handout in both formats and the consent form's HTML preview (the fillable PDF is the
 # clinic's to hand out).
 HANDOUT = DocumentKind(
-    "handout", CLINIC_KEY,
+    "handout", CLINIC_PARTS,
     (f"{CLINIC_FOLDER}/handout.html", f"{CLINIC_FOLDER}/handout.pdf",
      f"{PUBLIC_CLINIC_FOLDER}/handout.html", f"{PUBLIC_CLINIC_FOLDER}/handout.pdf"),
     Renderer.CLINIC_DOCUMENT, "handout.html.j2", priority=1)
 CONSENT = DocumentKind(
-    "consent", CLINIC_KEY,
+    "consent", CLINIC_PARTS,
     (f"{CLINIC_FOLDER}/consent.html", f"{CLINIC_FOLDER}/consent.pdf",
      f"{PUBLIC_CLINIC_FOLDER}/consent.html"),
     Renderer.CLINIC_DOCUMENT, "consent.html.j2", priority=0, consent_versioned=True)
