@@ -11,7 +11,7 @@ import secrets
 import threading
 from pathlib import Path
 
-from generator.plan.documents import CLINIC_KINDS
+from generator.plan.kinds import CLINIC_KINDS
 from generator.publish.storage import MANIFEST, ManifestEntry, OutputStore, atomic_write
 
 KEY_FILE = "document-key"

@@ -16,6 +16,7 @@ from cli.reporting import reported_errors
 from generator.content.loading import load_content
 from generator.errors import CarepressError, PublishError
 from generator.plan.documents import DocumentKey
+from generator.plan.kinds import CONSENT, HANDOUT, PAGE, SITEMAP
 from generator.plan.project import Project, load_project
 from generator.publish import gate, governance
 from generator.publish.build import (
@@ -35,7 +36,7 @@ from generator.settings import Settings
 if TYPE_CHECKING:
     from generator.quality.checks import QualityReport
 
-KINDS = ("handout", "consent", "page", "sitemap")
+KINDS = (HANDOUT.id, CONSENT.id, PAGE.id, SITEMAP.id)
 
 
 def content_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -259,12 +260,7 @@ def render_command(ctx: click.Context, kind: str, clinic: str, therapy: str, loc
     settings = _settings(ctx, content_dir=content_dir)
     with reported_errors(ctx.obj["debug"]):
         project = load_project(settings)
-        if kind == "sitemap":
-            key = DocumentKey("sitemap")
-        elif kind == "page":
-            key = DocumentKey(kind, therapy=therapy, location=location, lang=lang)
-        else:
-            key = DocumentKey(kind, clinic=clinic, therapy=therapy, lang=lang)
+        key = DocumentKey.of(kind, clinic=clinic, therapy=therapy, location=location, lang=lang)
         artifacts = DocumentRenderer(project).render(project.spec(key.id))
         wanted = fmt or ("pdf" if any(a.format == "pdf" for a in artifacts) else
                          artifacts[0].format)

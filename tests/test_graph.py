@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
+from pathlib import Path
 
 from generator.content.tree import ContentTree
-from generator.i18n import SOURCE_LANGUAGE
-from generator.plan.graph import build_graph, change_impact, entry_dependents
+from generator.plan.fingerprints import Fingerprinter
+from generator.plan.graph import change_impact, entry_dependents
+from generator.templating import make_environment
+from templates import STATIC_DIR, TEMPLATES_DIR
 
 
 def kinds(ids: list[str]) -> set[str]:
@@ -40,13 +44,28 @@ def test_a_city_feeds_its_page_and_its_state_page(project):
     assert kinds(name) == {"page", "home"}
 
 
-def test_templates_and_static_files_are_nodes_too(project):
-    graph = build_graph(project.specs, project.envs[SOURCE_LANGUAGE])
-    pages = graph.dependents("template:page.html.j2")
+def test_templates_and_static_files_feed_documents_through_their_inputs_hash(project, tmp_path):
+    # No graph is kept for them: they are in every inputs hash, so the build finds the
+    # documents a template or a static file feeds as the stale ones.
+    templates, static = tmp_path / "templates", tmp_path / "static"
+    shutil.copytree(TEMPLATES_DIR, templates, ignore=shutil.ignore_patterns("static"))
+    shutil.copytree(STATIC_DIR, static)
+
+    def hashes() -> dict[str, str]:
+        printer = Fingerprinter(project.tree, make_environment(templates), static,
+                                project.settings.base_url)
+        return {s.key.id: printer.inputs_hash(s) for s in project.specs}
+
+    def changed_by(path: Path) -> list[str]:
+        before = hashes()
+        path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        after = hashes()
+        return [s.key.id for s in project.specs if before[s.key.id] != after[s.key.id]]
+
+    pages = changed_by(templates / "page.html.j2")
     assert pages and kinds(pages) == {"page"}
-    everything = graph.dependents("static:carepress.css")
-    assert everything == [s.key.id for s in project.specs]
-    overlay = graph.dependents("therapy:ketamine@es")
+    assert changed_by(static / "carepress.css") == [s.key.id for s in project.specs]
+    overlay = entry_dependents(project.specs, "therapy", "ketamine", lang="es")
     assert overlay and all(d.endswith("/es") for d in overlay)
 
 

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from generator.content.tree import ContentTree, EntryRef
 from generator.errors import UnknownDocumentError
 from generator.i18n import SOURCE_LANGUAGE
-
-CLINIC_KINDS = ("handout", "consent")
-STATIC_FILES = (
-    "carepress.css",
-    "fonts/NotoSans-Regular.ttf",
-    "fonts/NotoSans-Bold.ttf",
-    "fonts/NotoSans-Italic.ttf",
-    "fonts/NotoSans-Regular.woff2",
-    "fonts/NotoSans-Bold.woff2",
-    "fonts/NotoSans-Italic.woff2",
-    "fonts/OFL.txt",
+from generator.plan.kinds import (
+    ASSETS,
+    CLINIC_KINDS,
+    FAVICON,
+    HOME,
+    KINDS,
+    LOGO,
+    NOTFOUND,
+    PAGE,
+    PUBLIC_CLINIC_FOLDER,
+    ROBOTS,
+    ROOT,
+    SITEMAP,
+    DocumentKind,
+    kind_named,
 )
 
 
@@ -32,37 +37,36 @@ class DocumentKey:
     lang: str = ""
 
     @property
-    def id(self) -> str:
-        if self.kind in CLINIC_KINDS:
-            return f"{self.kind}/{self.clinic}/{self.therapy}/{self.lang}"
-        if self.kind == "page":
-            return f"page/{self.therapy}/{self.location}/{self.lang}"
-        if self.kind == "logo":
-            return f"logo/{self.clinic}"
-        if self.kind == "home":
-            return f"home/{self.lang}"
-        return self.kind
+    def document_kind(self) -> DocumentKind:
+        return kind_named(self.kind)
+
+    @cached_property
+    def id(self) -> str:  # asked for often (every plan lookup): worked out once
+        return "/".join((self.kind, *self._named_parts().values()))
 
     @classmethod
     def parse(cls, text: str) -> DocumentKey:
-        parts = text.strip("/").split("/")
-        kind, rest = parts[0], parts[1:]
-        shapes: dict[str, tuple[str, ...]] = {
-            "handout": ("clinic", "therapy", "lang"),
-            "consent": ("clinic", "therapy", "lang"),
-            "page": ("therapy", "location", "lang"),
-            "logo": ("clinic",),
-            "sitemap": (),
-            "assets": (),
-            "home": ("lang",),
-            "notfound": (),
-            "root": (),
-            "robots": (),
-            "favicon": (),
-        }
-        if kind not in shapes or len(rest) != len(shapes[kind]):
+        kind, *rest = text.strip("/").split("/")
+        if kind not in KINDS or len(rest) != len(KINDS[kind].parts):
             raise UnknownDocumentError(f"not a document id: {text!r}")
-        return cls(kind, **dict(zip(shapes[kind], rest, strict=True)))
+        return cls(kind, **dict(zip(KINDS[kind].parts, rest, strict=True)))
+
+    @classmethod
+    def of(cls, kind: str, **parts: str) -> DocumentKey:
+        """The key of a `kind` document from the parts given; those its id does not name (a
+        clinic for a page, a language for the sitemap) are left out."""
+        return cls(kind, **{name: parts.get(name, "") for name in kind_named(kind).parts})
+
+    def _named_parts(self) -> dict[str, str]:
+        """The parts the kind's id names, in its order."""
+        every = {"clinic": self.clinic, "therapy": self.therapy, "location": self.location,
+                 "lang": self.lang}
+        return {name: every[name] for name in self.document_kind.parts}
+
+    def paths(self, suffix: str = "") -> tuple[str, ...]:
+        """The files it writes (`suffix`: a copied file's source's, e.g. '.png')."""
+        parts = self._named_parts()
+        return tuple(f.format(**parts, suffix=suffix) for f in self.document_kind.files)
 
 
 @dataclass(frozen=True)
@@ -78,49 +82,57 @@ class DocumentSpec:
     outputs: tuple[Output, ...]
     entries: tuple[EntryRef, ...]
     """The content entries this document is built from: the dependency graph's edges."""
-    template: str | None
     extra: tuple[str, ...] = ()
     """Inputs that are not entries, e.g. the list of pages a sitemap names."""
 
+    @property
+    def template(self) -> str | None:
+        return self.key.document_kind.template
 
-def clinic_folder(key: DocumentKey) -> str:
-    return f"clinics/{key.clinic}/{key.therapy}/{key.lang}"
+
+def outputs(key: DocumentKey, suffix: str = "") -> tuple[Output, ...]:
+    return tuple(Output(path, path.rsplit(".", 1)[1]) for path in key.paths(suffix))
 
 
 def page_path(therapy: str, location: str, lang: str) -> str:
-    return f"site/{lang}/{therapy}/{location}/index.html"
+    return DocumentKey(PAGE.id, therapy=therapy, location=location, lang=lang).paths()[0]
 
 
 def home_path(lang: str) -> str:
-    return f"site/{lang}/index.html"
+    return DocumentKey(HOME.id, lang=lang).paths()[0]
 
 
-ROOT_PATH = "site/index.html"
+ROOT_PATH = DocumentKey(ROOT.id).paths()[0]
 
 
 def favicon_path(tree: ContentTree) -> str | None:
     """The favicon's place on the site, if the site entry names one."""
     source = tree.favicon_path()
-    return None if source is None else f"site/assets/favicon{source.suffix.lower()}"
+    return None if source is None else DocumentKey(FAVICON.id).paths(source.suffix.lower())[0]
 
 
 def public_folder(key: DocumentKey) -> str:
     """Where the site publishes a clinic's handout and consent preview for patients."""
-    return f"site/{clinic_folder(key)}"
-
-
-# The files of a clinic document that the public site carries too: the handout in both
-# formats and the consent form's HTML preview (the fillable PDF is the clinic's to hand out).
-PUBLIC_FORMATS = {"handout": ("html", "pdf"), "consent": ("html",)}
+    return PUBLIC_CLINIC_FOLDER.format(clinic=key.clinic, therapy=key.therapy, lang=key.lang)
 
 
 def logo_path(tree: ContentTree, clinic_id: str) -> str:
-    return f"site/assets/logos/{clinic_id}{tree.logo_path(clinic_id).suffix.lower()}"
+    return _logo_key(clinic_id).paths(tree.logo_path(clinic_id).suffix.lower())[0]
+
+
+def _logo_key(clinic_id: str) -> DocumentKey:
+    return DocumentKey(LOGO.id, clinic=clinic_id)
+
+
+def sitemap_keys(specs: list[DocumentSpec]) -> list[DocumentKey]:
+    """The documents the sitemap lists, in plan order."""
+    return [s.key for s in specs if s.key.document_kind.in_sitemap]
 
 
 def plan_documents(tree: ContentTree) -> list[DocumentSpec]:
     """Every document the content tree calls for, in every language, in a stable order."""
-    specs = [_assets_spec(), *(_logo_spec(tree, cid) for cid in sorted(tree.clinics))]
+    specs = [_spec(DocumentKey(ASSETS.id), ()),
+             *(_logo_spec(tree, cid) for cid in sorted(tree.clinics))]
     for lang in tree.languages:
         for cid, clinic in sorted(tree.clinics.items()):
             for tid in sorted(clinic.therapies):
@@ -129,19 +141,22 @@ def plan_documents(tree: ContentTree) -> list[DocumentSpec]:
             for lid in sorted(tree.locations):
                 if tree.clinics_serving(lid, tid):
                     specs.append(_page_spec(tree, tid, lid, lang))
-    specs.extend(_site_specs(tree, [s for s in specs if s.key.kind == "page"]))
-    pages = tuple(s.key.id for s in specs if s.key.kind in ("page", "home"))
+    specs.extend(_site_specs(tree, [s for s in specs if s.key.kind == PAGE.id]))
+    pages = tuple(key.id for key in sitemap_keys(specs))
     therapies = tuple(EntryRef("therapy", tid) for tid in sorted(tree.therapies))
-    specs.append(DocumentSpec(DocumentKey("sitemap"), (Output("site/sitemap.xml", "xml"),),
-                              therapies, "sitemap.xml.j2", pages))
+    specs.append(_spec(DocumentKey(SITEMAP.id), therapies, pages))
     return specs
+
+
+def _spec(key: DocumentKey, entries: tuple[EntryRef, ...], extra: tuple[str, ...] = (),
+          suffix: str = "") -> DocumentSpec:
+    return DocumentSpec(key, outputs(key, suffix), entries, extra)
 
 
 def _site_specs(tree: ContentTree, pages: list[DocumentSpec]) -> list[DocumentSpec]:
     """The site's own documents: robots.txt always; with a site entry, a home page per
-    language, a 404 page and the favicon."""
-    specs = [DocumentSpec(DocumentKey("robots"), (Output("site/robots.txt", "txt"),), (),
-                          "robots.txt.j2")]
+    language, a 404 page, the site's root address and the favicon."""
+    specs = [_spec(DocumentKey(ROBOTS.id), ())]
     if tree.site is None:
         return specs
     for lang in tree.languages:
@@ -154,32 +169,21 @@ def _site_specs(tree: ContentTree, pages: list[DocumentSpec]) -> list[DocumentSp
             *(EntryRef("location", lid, "name", _in(lang))
               for lid in sorted({s.key.location for s in shown})),
         )
-        specs.append(DocumentSpec(DocumentKey("home", lang=lang),
-                                  (Output(home_path(lang), "html"),), entries, "home.html.j2",
-                                  tuple(s.key.id for s in shown)))
+        specs.append(_spec(DocumentKey(HOME.id, lang=lang), entries,
+                           tuple(s.key.id for s in shown)))
     every = tuple(EntryRef("site", "site", lang=_in(lang)) for lang in tree.languages)
-    specs.append(DocumentSpec(DocumentKey("notfound"), (Output("site/404.html", "html"),),
-                              every, "404.html.j2"))
-    # The site's own address: the way to each language's home, in that language.
-    specs.append(DocumentSpec(DocumentKey("root"), (Output(ROOT_PATH, "html"),), every,
-                              "root.html.j2"))
-    path = favicon_path(tree)
-    if path is not None:
-        specs.append(DocumentSpec(DocumentKey("favicon"), (Output(path, path.rsplit(".", 1)[1]),),
-                                  (EntryRef("favicon", "site"),), None))
+    specs.append(_spec(DocumentKey(NOTFOUND.id), every))
+    specs.append(_spec(DocumentKey(ROOT.id), every))
+    source = tree.favicon_path()
+    if source is not None:
+        specs.append(_spec(DocumentKey(FAVICON.id), (EntryRef("favicon", "site"),),
+                           suffix=source.suffix.lower()))
     return specs
 
 
-def _assets_spec() -> DocumentSpec:
-    outputs = tuple(Output(f"site/assets/{name}", name.rsplit(".", 1)[1]) for name in STATIC_FILES)
-    return DocumentSpec(DocumentKey("assets"), outputs, (), None)
-
-
 def _logo_spec(tree: ContentTree, cid: str) -> DocumentSpec:
-    path = logo_path(tree, cid)
-    entries = (EntryRef("logo", cid),)
-    return DocumentSpec(DocumentKey("logo", clinic=cid), (Output(path, path.rsplit(".", 1)[1]),),
-                        entries, None)
+    return _spec(_logo_key(cid), (EntryRef("logo", cid),),
+                 suffix=tree.logo_path(cid).suffix.lower())
 
 
 def _in(lang: str) -> str:
@@ -190,15 +194,8 @@ def _in(lang: str) -> str:
 def _clinic_specs(cid: str, tid: str, lang: str) -> list[DocumentSpec]:
     entries = (EntryRef("clinic", cid, lang=_in(lang)), EntryRef("logo", cid),
                EntryRef("therapy", tid, lang=_in(lang)))
-    specs = []
-    for kind in CLINIC_KINDS:
-        key = DocumentKey(kind, clinic=cid, therapy=tid, lang=lang)
-        folder = clinic_folder(key)
-        outputs = (Output(f"{folder}/{kind}.html", "html"), Output(f"{folder}/{kind}.pdf", "pdf"),
-                   *(Output(f"{public_folder(key)}/{kind}.{fmt}", fmt)
-                     for fmt in PUBLIC_FORMATS[kind]))
-        specs.append(DocumentSpec(key, outputs, entries, f"{kind}.html.j2"))
-    return specs
+    return [_spec(DocumentKey(kind, clinic=cid, therapy=tid, lang=lang), entries)
+            for kind in CLINIC_KINDS]
 
 
 def _page_spec(tree: ContentTree, tid: str, lid: str, lang: str) -> DocumentSpec:
@@ -215,5 +212,4 @@ def _page_spec(tree: ContentTree, tid: str, lid: str, lang: str) -> DocumentSpec
         *(EntryRef("location", p, "name", code) for p in named),
         *(EntryRef("clinic", c, "listing", code) for c in clinics),
     )
-    key = DocumentKey("page", therapy=tid, location=lid, lang=lang)
-    return DocumentSpec(key, (Output(page_path(tid, lid, lang), "html"),), entries, "page.html.j2")
+    return _spec(DocumentKey(PAGE.id, therapy=tid, location=lid, lang=lang), entries)

@@ -1,12 +1,10 @@
-"""The dependency graph: which documents a content entry, a template or a static file feeds.
+"""The dependency graph: which documents a content entry feeds.
 
-The plan names, for every document, the content entries it is built from (DocumentSpec.entries);
-a document's templates are its own template and everything that extends, includes or imports;
-the stylesheet and fonts go into every document. This module answers the reverse question a
-CMS webhook asks: "entry X changed → these documents".
-
-Nodes are strings: ``therapy:<id>``, ``clinic:<id>@es`` (a translation overlay),
-``logo:<clinic id>``, ``template:page.html.j2``, ``static:carepress.css``.
+The plan names, for every document, the content entries it is built from (DocumentSpec.entries)
+and so holds the graph's edges. This module answers the reverse question a CMS webhook asks:
+"entry X changed → these documents". Templates, static files and tool versions need no graph:
+they are in every inputs hash (plan/fingerprints.py), so a build finds the documents they feed
+as the stale ones.
 """
 
 from __future__ import annotations
@@ -14,77 +12,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from jinja2 import Environment
 from pydantic import BaseModel
 
 from generator.content.kinds import FACETS
 from generator.content.tree import ContentTree, EntryRef
-from generator.plan.documents import STATIC_FILES, DocumentSpec, plan_documents
-from generator.templating import template_closure
-
-
-def entry_node(kind: str, entry_id: str, lang: str = "") -> str:
-    return f"{kind}:{entry_id}" + (f"@{lang}" if lang else "")
-
-
-def template_node(name: str) -> str:
-    return f"template:{name}"
-
-
-def static_node(name: str) -> str:
-    return f"static:{name}"
-
-
-@dataclass(frozen=True)
-class DependencyGraph:
-    """Each input node → the ids of the documents built from it, in plan order."""
-
-    order: tuple[str, ...]
-    edges: dict[str, frozenset[str]]
-
-    def dependents(self, node: str) -> list[str]:
-        wanted = self.edges.get(node, frozenset())
-        return [document for document in self.order if document in wanted]
-
-    def inputs(self) -> list[str]:
-        return sorted(self.edges)
-
-
-def build_graph(specs: Iterable[DocumentSpec], env: Environment | None = None) -> DependencyGraph:
-    """The whole graph of a plan. Facets are ignored here (a page listing a clinic counts as
-    depending on it); `entry_dependents` narrows by the fields that actually changed."""
-    specs = list(specs)
-    edges: dict[str, set[str]] = {}
-    closures = _TemplateClosures(env) if env is not None else None
-    for spec in specs:
-        for node in _spec_inputs(spec, closures):
-            edges.setdefault(node, set()).add(spec.key.id)
-    return DependencyGraph(tuple(s.key.id for s in specs),
-                           {node: frozenset(ids) for node, ids in edges.items()})
-
-
-def _spec_inputs(spec: DocumentSpec, closures: _TemplateClosures | None) -> set[str]:
-    nodes = {static_node(name) for name in STATIC_FILES}  # every inputs hash includes them
-    for ref in spec.entries:
-        nodes.add(entry_node(ref.kind, ref.id))
-        if ref.lang:  # a translated document also reads the entry's overlay
-            nodes.add(entry_node(ref.kind, ref.id, ref.lang))
-    if closures is not None and spec.template is not None:
-        nodes.update(template_node(name) for name in closures.of(spec.template))
-    return nodes
-
-
-class _TemplateClosures:
-    """A template and every template it extends, includes or imports, transitively."""
-
-    def __init__(self, env: Environment) -> None:
-        self._env = env
-        self._cache: dict[str, list[str]] = {}
-
-    def of(self, name: str) -> list[str]:
-        if name not in self._cache:
-            self._cache[name] = template_closure(self._env, name)
-        return self._cache[name]
+from generator.plan.documents import DocumentSpec, plan_documents
 
 
 def changed_fields(old: BaseModel | None, new: BaseModel | None) -> set[str] | None:

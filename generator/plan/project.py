@@ -12,6 +12,7 @@ from generator.errors import ContentError, Problem, UnknownDocumentError
 from generator.i18n import SOURCE_LANGUAGE, catalog_path, untranslated
 from generator.plan.documents import DocumentSpec, plan_documents
 from generator.plan.fingerprints import Fingerprinter
+from generator.plan.kinds import PAGE
 from generator.settings import Settings
 from generator.templating import check_templates, make_environment
 from templates import STATIC_DIR, TEMPLATES_DIR
@@ -36,7 +37,7 @@ class Project:
 
     @property
     def pages(self) -> list[DocumentSpec]:
-        return [s for s in self.specs if s.key.kind == "page"]
+        return [s for s in self.specs if s.key.kind == PAGE.id]
 
 
 def load_project(settings: Settings) -> Project:

@@ -19,6 +19,7 @@ from generator.errors import (
 )
 from generator.plan.documents import DocumentSpec
 from generator.plan.fingerprints import sha256_bytes
+from generator.plan.kinds import kind_of
 from generator.plan.project import Project
 from generator.publish import governance, releases
 from generator.publish.holdback import held_back
@@ -137,9 +138,7 @@ def _entry(project: Project, spec: DocumentSpec, path: str, fmt: str, digest: st
            inputs: str) -> ManifestEntry:
     key = spec.key
     therapy = project.tree.therapies.get(key.therapy)
-    version = None
-    if therapy is not None:
-        version = therapy.consent_version if key.kind == "consent" else therapy.version
+    version = None if therapy is None else key.document_kind.version_of(therapy)
     return ManifestEntry(
         path=path, kind=key.kind, format=fmt, clinic=key.clinic or None,
         therapy=key.therapy or None, location=key.location or None, lang=key.lang or None,
@@ -147,13 +146,9 @@ def _entry(project: Project, spec: DocumentSpec, path: str, fmt: str, digest: st
     )
 
 
-# PDFs take far longer than HTML; starting them first keeps every process busy until the end.
-_COST = {"consent": 0, "handout": 1, "page": 2}
-
-
 def costliest_first(jobs: list[Job]) -> list[Job]:
     """The order to hand jobs to parallel renderers (local processes or queue workers)."""
-    return sorted(jobs, key=lambda j: _COST.get(j.document.split("/")[0], 3))
+    return sorted(jobs, key=lambda j: kind_of(j.document).priority)
 
 
 def in_process_runner(project: Project) -> Runner:

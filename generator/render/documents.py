@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from generator.content.kinds import FOLDERS
 from generator.content.logos import read_logo
 from generator.i18n import SOURCE_LANGUAGE
-from generator.plan.documents import STATIC_FILES, DocumentSpec
+from generator.plan.documents import DocumentKey, DocumentSpec, sitemap_keys
+from generator.plan.kinds import STATIC_FILES, Renderer
 from generator.plan.project import Project
 from generator.render.contexts import clinic_document_context
-from generator.render.pages import (
-    home_context,
-    notfound_context,
-    page_context,
-    robots_context,
-    root_context,
-    site_context,
-    sitemap_context,
-)
+from generator.render.home import home_context, notfound_context, root_context
+from generator.render.pages import page_context
 from generator.render.pdf import PdfRenderer
+from generator.render.site import robots_context, site_context, sitemap_context
 from generator.templating import render_template
 from templates import STATIC_DIR
 
@@ -49,36 +45,42 @@ class DocumentRenderer:
         return self._pdf
 
     def render(self, spec: DocumentSpec) -> list[Artifact]:
-        kind = spec.key.kind
-        if kind == "assets":
-            return [Artifact(o.path, o.format, (STATIC_DIR / name).read_bytes())
-                    for o, name in zip(spec.outputs, STATIC_FILES, strict=True)]
-        if kind == "logo":
-            data = read_logo(self.tree.logo_path(spec.key.clinic))
-            return [Artifact(spec.outputs[0].path, spec.outputs[0].format, data)]
-        if kind == "favicon":
-            source = self.tree.favicon_path()
-            assert source is not None, "a favicon is planned only when the site names one"
-            data = source.read_bytes()
-            return [Artifact(spec.outputs[0].path, spec.outputs[0].format, data)]
-        if kind in ("handout", "consent"):
-            return self._clinic_document(spec, self.project.hashes[spec.key.id])
-        if kind == "page":
-            context = page_context(self.tree, spec.key, self.site_url)
-        elif kind == "home":
-            context = home_context(self.tree, spec.key.lang, self.project.pages, self.site_url)
-        elif kind == "notfound":
-            context = notfound_context(self.tree, self.site_url)
-        elif kind == "root":
-            context = root_context(self.tree, self.site_url)
-        elif kind == "robots":
-            context = robots_context(self.site_url)
-        else:
-            listed = [s.key for s in self.project.specs if s.key.kind in ("page", "home")]
-            context = sitemap_context(self.tree, listed, self.site_url)
-        env = self.project.envs[spec.key.lang or SOURCE_LANGUAGE]
-        text = render_template(env, spec.template or "", context)
-        return [Artifact(spec.outputs[0].path, spec.outputs[0].format, text.encode())]
+        key = spec.key
+        match key.document_kind.renderer:
+            case Renderer.STATIC_FILES:
+                return [Artifact(o.path, o.format, (STATIC_DIR / name).read_bytes())
+                        for o, name in zip(spec.outputs, STATIC_FILES, strict=True)]
+            case Renderer.LOGO:
+                return _copy(spec, read_logo(self.tree.logo_path(key.clinic)))
+            case Renderer.FAVICON:
+                source = self.tree.favicon_path()
+                assert source is not None, "a favicon is planned only when the site names one"
+                return _copy(spec, source.read_bytes())
+            case Renderer.CLINIC_DOCUMENT:
+                return self._clinic_document(spec, self.project.hashes[key.id])
+            case _:
+                env = self.project.envs[key.lang or SOURCE_LANGUAGE]
+                text = render_template(env, spec.template or "", self._context(key))
+                return _copy(spec, text.encode())
+
+    def _context(self, key: DocumentKey) -> dict[str, Any]:
+        """What the template of a document made from one template alone receives."""
+        tree, url = self.tree, self.site_url
+        match key.document_kind.renderer:
+            case Renderer.PAGE:
+                return page_context(tree, key, url)
+            case Renderer.HOME:
+                return home_context(tree, key.lang, self.project.pages, url)
+            case Renderer.NOTFOUND:
+                return notfound_context(tree, url)
+            case Renderer.ROOT:
+                return root_context(tree, url)
+            case Renderer.ROBOTS:
+                return robots_context(url)
+            case Renderer.SITEMAP:
+                return sitemap_context(tree, sitemap_keys(self.project.specs), url)
+            case other:
+                raise AssertionError(f"the {other.value} renderer fills no template")
 
     def _clinic_document(self, spec: DocumentSpec, inputs_hash: str) -> list[Artifact]:
         html_out, pdf_out, *public = spec.outputs
@@ -88,9 +90,9 @@ class DocumentRenderer:
         env = self.project.envs[spec.key.lang]
         html = render_template(env, template, web)
         print_html = render_template(env, template, printed)
-        title = f"{spec.key.id}"
         # The identifier ties the PDF to its inputs, so equal inputs give equal bytes.
-        pdf = self.pdf.render(print_html, STATIC_DIR.as_uri() + "/", inputs_hash[:32], title)
+        pdf = self.pdf.render(print_html, STATIC_DIR.as_uri() + "/", inputs_hash[:32],
+                              spec.key.id)
         artifacts = [Artifact(html_out.path, html_out.format, html.encode()),
                      Artifact(pdf_out.path, pdf_out.format, pdf)]
         # The site's copies: the same PDF bytes; the HTML again, for links from its own folder.
@@ -102,6 +104,12 @@ class DocumentRenderer:
             }).encode()
             artifacts.append(Artifact(copy.path, copy.format, data))
         return artifacts
+
+
+def _copy(spec: DocumentSpec, data: bytes) -> list[Artifact]:
+    """A document of one file: `data` is that file."""
+    [output] = spec.outputs
+    return [Artifact(output.path, output.format, data)]
 
 
 def render_redline(project: Project, diff: dict[str, object]) -> tuple[str, bytes]:

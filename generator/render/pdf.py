@@ -13,7 +13,8 @@ from typing import Any
 from generator.content.logos import LOGO_TYPES, read_logo
 from generator.errors import FetchError, RenderError
 from generator.render.fetcher import resolve_allowed
-from generator.render.pdffinish import FieldFont, finish, hints_from_html, load_field_font
+from generator.render.pdffields import FieldFont, load_field_font
+from generator.render.pdffinish import finish, hints_from_html
 
 log = logging.getLogger("carepress")
 PRINT_STYLESHEETS = ("carepress.css", "print.css")
