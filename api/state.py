@@ -14,7 +14,7 @@ from api.pipeline import Pipeline
 from api.records import MemoryRecords, Records, RedisRecords
 from api.signatures import parse_secrets
 from api.tokens import TokenVerifier
-from generator.publish.storage import atomic_write
+from generator.files import atomic_write
 from generator.settings import Settings
 
 RECORDS_FILE = "records.json"

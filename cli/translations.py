@@ -12,8 +12,8 @@ from cli.reporting import reported_errors
 from generator.content.translations import reviewed_hashes, stale_fields, with_hashes
 from generator.content.tree import FOLDERS, ContentTree, EntryRef, load_content
 from generator.errors import CarepressError
+from generator.files import atomic_write
 from generator.i18n import SOURCE_LANGUAGE
-from generator.publish.storage import atomic_write
 from generator.settings import Settings
 
 
