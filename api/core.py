@@ -1,6 +1,6 @@
-"""The API's slow work, run in its own process (see api.pipeline): validating the whole content
-tree after a change and writing it, and running a build. Functions here take and return
-plain picklable values.
+"""The process the API's slow work runs in (see api.pipeline): validating and writing content
+changes (api.content_writes) and running builds (api.builds). The functions it is given take
+and return plain picklable values.
 """
 
 from __future__ import annotations
@@ -9,16 +9,9 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
-
-from generator.content.changes import Change, write_changes
-from generator.errors import BuildBusyError, CarepressError, Problem
-from generator.publish import gate
-from generator.publish.build import build, in_process_runner
-from generator.settings import Settings
 
 
 class CoreDied(Exception):
@@ -91,70 +84,3 @@ def _serve(conn: Connection) -> None:
 
 CORE_NICENESS = 5
 """Background work yields the CPU to the process answering requests."""
-
-# Per core process: one Celery app per broker (a front-end's per-process cache).
-_apps: dict[str, Any] = {}
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    written: tuple[int, ...] = ()
-    """Indexes of the changes now in the content tree."""
-    rejected: dict[int, list[Problem]] = field(default_factory=dict)
-    """Indexes of the changes refused, with what would have been wrong with the tree."""
-
-
-def publish_changes(settings: Settings, changes: list[Change]) -> PublishResult:
-    """Write the changes if the gate admits the tree with them. If not, find the ones at fault
-    by trying them one at a time in order; the others are still written."""
-    if not gate.problems(settings, changes):
-        write_changes(settings.content_dir, changes)
-        return PublishResult(tuple(range(len(changes))))
-    accepted: list[int] = []
-    rejected: dict[int, list[Problem]] = {}
-    for index, change in enumerate(changes):
-        problems = gate.problems(settings, [changes[i] for i in accepted] + [change])
-        if problems:
-            rejected[index] = problems
-        else:
-            accepted.append(index)
-    write_changes(settings.content_dir, [changes[i] for i in accepted])
-    return PublishResult(tuple(accepted), rejected)
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    built: tuple[str, ...] = ()
-    failed: dict[str, str] = field(default_factory=dict)
-    removed: tuple[str, ...] = ()
-    held_back: dict[str, str] = field(default_factory=dict)
-    """Documents kept at their last published version, with the reason."""
-    error: str | None = None
-    """The whole build failed (invalid content or templates, storage)."""
-    busy: bool = False
-    """Another build (e.g. the CLI's) holds the output folder; try again later."""
-
-
-def run_build(settings: Settings, queued: bool) -> BuildResult:
-    """One build, published and with its manifest written, exactly as `carepress build`
-    (`--queue` when a broker is configured) does it."""
-    try:
-        project = gate.admit(settings)
-        runner = _queue_runner(settings) if queued else in_process_runner(project)
-        report = build(project, settings.out_dir, runner)
-    except BuildBusyError:
-        return BuildResult(busy=True)
-    except CarepressError as exc:
-        return BuildResult(error=str(exc))
-    return BuildResult(tuple(report.built), dict(report.failed), tuple(report.removed),
-                       dict(report.held_back))
-
-
-def _queue_runner(settings: Settings) -> Any:
-    from worker import batches
-    from worker.app import make_app
-
-    if settings.broker_url not in _apps:
-        _apps[settings.broker_url] = make_app(settings)
-    batches.check_broker(settings)
-    return batches.queue_runner(_apps[settings.broker_url], settings)

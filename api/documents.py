@@ -11,8 +11,9 @@ import secrets
 import threading
 from pathlib import Path
 
+from generator.files import atomic_write
 from generator.plan.kinds import CLINIC_KINDS
-from generator.publish.storage import MANIFEST, ManifestEntry, OutputStore, atomic_write
+from generator.publish.storage import MANIFEST, ManifestEntry, OutputStore
 
 KEY_FILE = "document-key"
 MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}

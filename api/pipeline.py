@@ -20,12 +20,14 @@ from contextlib import suppress
 from dataclasses import asdict
 from typing import Any, TextIO
 
+from api.builds import BuildResult, run_build
 from api.content import ContentView
-from api.core import BuildResult, CoreProcess, PublishResult, publish_changes, run_build
+from api.content_writes import PublishResult, publish_changes
+from api.core import CoreProcess
 from api.records import BatchRecord, Records
 from generator.content.changes import Change
 from generator.errors import Problem
-from generator.publish.storage import atomic_write
+from generator.files import atomic_write
 from generator.settings import Settings
 
 log = logging.getLogger("carepress.api")

@@ -15,7 +15,7 @@ from api.records import Records
 from api.signatures import parse_secrets
 from api.stores import MemoryStore, RedisStore, Store
 from api.tokens import TokenVerifier
-from generator.publish.storage import atomic_write
+from generator.files import atomic_write
 from generator.settings import Settings
 
 RECORDS_FILE = "records.json"

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import redis
 
-from generator.publish.storage import atomic_write
+from generator.files import atomic_write
 from worker.keys import api_record
 
 

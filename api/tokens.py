@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from generator.publish.storage import atomic_write
+from generator.files import atomic_write
 
 TOKENS = "tokens.json"
 PREFIX = "cpk_"

@@ -28,7 +28,7 @@ from typing import Any
 
 from generator.plan.documents import DocumentSpec
 from generator.plan.project import Project, load_project
-from generator.publish.build import Job, render_job
+from generator.publish.jobs import Job, render_job
 from generator.publish.storage import OutputStore
 from generator.render.documents import DocumentRenderer
 from generator.settings import Settings

@@ -14,8 +14,8 @@ from generator.content.loading import load_content
 from generator.content.translations import reviewed_hashes, stale_fields, with_hashes
 from generator.content.tree import ContentTree, EntryRef
 from generator.errors import CarepressError
+from generator.files import atomic_write
 from generator.i18n import SOURCE_LANGUAGE
-from generator.publish.storage import atomic_write
 from generator.settings import Settings
 
 

@@ -18,7 +18,8 @@ import pytest
 from pypdf import PdfReader
 
 from generator.plan.project import Project, load_project
-from generator.publish.build import BuildReport, build, in_process_runner
+from generator.publish.build import BuildReport, build
+from generator.publish.runners import in_process_runner
 from generator.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from generator.errors import ContentError, TemplateError
+from generator.files import TMP_SUFFIX
 from generator.plan.project import load_project
-from generator.publish.storage import STAGING, TMP_SUFFIX
+from generator.publish.storage import STAGING
 from tests.conftest import (
     REPO,
     broken_png,
@@ -145,7 +146,8 @@ def test_template_error_stops_before_anything_is_written(content, tmp_path):
     import shutil
 
     from generator.plan.project import load_project
-    from generator.publish.build import build, in_process_runner
+    from generator.publish.build import build
+    from generator.publish.runners import in_process_runner
     from templates import TEMPLATES_DIR
     from tests.conftest import make_settings
 

@@ -7,7 +7,7 @@ import pytest
 from generator.errors import UnknownDocumentError
 from generator.plan.documents import DocumentKey
 from generator.plan.kinds import KINDS, kind_of
-from generator.publish.build import Job, costliest_first
+from generator.publish.jobs import Job, costliest_first
 
 
 def test_every_planned_id_parses_back_to_its_key(project):

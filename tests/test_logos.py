@@ -15,7 +15,8 @@ import yaml
 
 from generator.errors import RenderError
 from generator.plan.project import load_project
-from generator.publish.build import build, in_process_runner
+from generator.publish.build import build
+from generator.publish.runners import in_process_runner
 from generator.render.documents import DocumentRenderer
 from tests.conftest import CONTENT, REPO, make_settings, manifest, snapshot
 from tests.local_api import LocalApi

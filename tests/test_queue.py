@@ -9,7 +9,7 @@ import pytest
 import redis
 import yaml
 
-from generator.publish.build import Job
+from generator.publish.jobs import Job
 from generator.settings import Settings
 from tests.conftest import CONTENT, broken_png, manifest, run_build, snapshot, use_logo
 from tests.services import Worker, cli, free_port, service_env, wait_for

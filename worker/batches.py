@@ -18,7 +18,8 @@ from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
 
 from generator.errors import BrokerError
-from generator.publish.build import Job, JobResult, Runner, costliest_first
+from generator.publish.jobs import Job, JobResult, costliest_first
+from generator.publish.runners import Runner
 from generator.settings import Settings
 from worker import keys, results
 from worker.app import TASK_NAME

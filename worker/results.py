@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from celery import Celery
 
-from generator.publish.build import JobResult
+from generator.publish.jobs import JobResult
 
 TaskStatus = Literal["queued", "running", "done", "failed"]
 

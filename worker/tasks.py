@@ -18,7 +18,7 @@ from redis.retry import Retry
 
 from generator.errors import CarepressError, TransientError
 from generator.plan.project import load_project
-from generator.publish.build import Job, JobResult, render_job
+from generator.publish.jobs import Job, JobResult, render_job
 from generator.render.documents import DocumentRenderer
 from generator.settings import Settings
 from worker import keys

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from generator.content.kinds import FOLDERS
-from generator.publish.storage import atomic_write
+from generator.files import atomic_write
 
 HEADER = "# Written by carepress from a CMS webhook: edit this entry in the CMS.\n"
 

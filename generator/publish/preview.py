@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import CarepressError, ContentError, StorageError
+from generator.files import atomic_write
 from generator.plan.documents import DocumentSpec
 from generator.plan.kinds import CLINIC_KINDS
 from generator.plan.project import Project, load_project
-from generator.publish.storage import atomic_write
 from generator.render.contexts import clinic_document_context
 from generator.render.documents import DocumentRenderer
 from generator.render.pdf import PdfRenderer

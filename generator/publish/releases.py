@@ -19,8 +19,9 @@ import shutil
 import uuid
 from pathlib import Path
 
+from generator.files import atomic_write, is_orphan, owner_tag
 from generator.publish import faults
-from generator.publish.storage import PARTIAL, atomic_write, is_orphan, owner_tag
+from generator.publish.storage import PARTIAL
 
 RELEASES = ".carepress-releases"
 CURRENT = ".carepress-current"

@@ -12,7 +12,7 @@ from generator.errors import Problem
 from generator.plan.project import Project
 from generator.publish import governance
 from generator.quality.doorway import Pair, shingles, similar_pairs
-from generator.quality.readability import Grade, document_grades, field_grades
+from generator.quality.readability import Grade, document_grades, field_grades, grade_limits
 from generator.render.documents import DocumentRenderer
 
 
@@ -44,11 +44,7 @@ class QualityReport:
 
 
 def quality_report(project: Project, out_dir: Path, today: dt.date) -> QualityReport:
-    settings = project.settings
-    limits = {"handout summary": settings.reading_grade_handout_summary,
-              "handout": settings.reading_grade_handout,
-              "consent": settings.reading_grade_consent,
-              "signed": settings.reading_grade_signed}
+    limits = grade_limits(project.settings)
     grades = document_grades(project, limits) + field_grades(project.tree)
     return QualityReport(
         grades=sorted(grades, key=lambda g: (-(g.grade - (g.limit or 99)), -g.grade)),

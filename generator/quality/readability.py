@@ -23,9 +23,9 @@ from generator.content.tree import ContentTree
 from generator.plan.documents import DocumentSpec
 from generator.plan.project import Project
 from generator.render.contexts import HANDOUT_SECTIONS, clinic_document_context
+from generator.settings import Settings
 from generator.templating import render_template
 
-DEFAULT_LIMITS = {"handout summary": 6.0, "handout": 8.0, "consent": 10.0, "signed": 8.0}
 _MEASURES: dict[str, Callable[[str], float]] = {
     "es": textstat.crawford,
 }
@@ -208,6 +208,14 @@ def rendered(project: Project, spec: DocumentSpec) -> str:
     context = clinic_document_context(project.tree, key, spec.outputs[-1].path, True,
                                       project.settings.base_url)
     return render_template(project.envs[key.lang], spec.template or "", context)
+
+
+def grade_limits(settings: Settings) -> dict[str, float]:
+    """The highest reading grade allowed, by what is graded (CAREPRESS_READING_GRADE_*)."""
+    return {"handout summary": settings.reading_grade_handout_summary,
+            "handout": settings.reading_grade_handout,
+            "consent": settings.reading_grade_consent,
+            "signed": settings.reading_grade_signed}
 
 
 def document_grades(project: Project, limits: dict[str, float]) -> list[Grade]:
