@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from api.core import BuildResult
+from api.builds import BuildResult
 from api.records import BatchRecord, JobRecord, Records
 from api.stores import MemoryStore
 from generator.errors import Problem
