@@ -9,6 +9,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from generator.plan.project import Project
 from generator.publish.build import Job, JobResult, Runner, costliest_first, io_failure, render_job
 from generator.render.documents import DocumentRenderer
+from generator.render.gctuning import tune_gc_after_warm_up
 
 # One per worker process, set by the pool initializer: a front-end's per-process cache.
 _renderer: DocumentRenderer | None = None
@@ -21,6 +22,7 @@ def _init() -> None:
     global _renderer
     assert _project is not None, "pool started without a project"
     _renderer = DocumentRenderer(_project)
+    tune_gc_after_warm_up()  # the inherited project is what this child holds for good
 
 
 def _run(job: Job) -> JobResult:

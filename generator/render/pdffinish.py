@@ -446,7 +446,8 @@ def _finish_fields(pdf: pikepdf.Pdf, hints: Hints, field_font: FieldFont | None)
                                              str(field.DA)))
 
 
-def finish(data: bytes, hints: Hints, field_font: FieldFont | None) -> bytes:
+def finish(data: bytes, hints: Hints, field_font: FieldFont | None,
+           identifier: bytes | None = None) -> bytes:
     """The finished PDF; deterministic in `data` and `hints`."""
     with pikepdf.open(io.BytesIO(data)) as pdf:
         root = pdf.Root.StructTreeRoot
@@ -477,7 +478,9 @@ def finish(data: bytes, hints: Hints, field_font: FieldFont | None) -> bytes:
         _fix_figure_boxes(pdf, elements)
         _finish_fields(pdf, hints, field_font)
         out = io.BytesIO()
-        # The /ID stays WeasyPrint's (from the inputs hash); nothing else varies.
+        if identifier is not None:  # qpdf keeps /ID's first element, derives the second
+            pdf.trailer.ID = pikepdf.Array([pikepdf.String(identifier)] * 2)
+        # The /ID's first element is the inputs hash; nothing else varies.
         pdf.save(out, static_id=False, deterministic_id=True, compress_streams=True,
                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
         return out.getvalue()
