@@ -6,10 +6,13 @@ in the same run, alternating (A B B A per round), median over rounds.
 
     python -m bench.levers levers [--rounds 6] [--docs 3] [--only compress,gc,...]
         in one process: each lever off (the code as before it) against on (the code now)
-    python -m bench.levers baseline /tmp/wt-f897949 [--rounds 4]
+    python -m bench.levers baseline /tmp/wt-f897949 [--rounds 4] [--head OTHER_TREE]
         alternating child processes, PYTHONPATH switching between that revision and this one
+        (--together: both children of a round at once, seeing the same load)
     python -m bench.levers profile bench/profile-14-after.txt
         cProfile of a warm handout and a warm consent, with the shares of WeasyPrint's stages
+    python -m bench.levers samelook "table.initials { table-layout: auto; }"
+        every demo PDF with and without that CSS: the documents whose pages draw differently
     python bench/levers.py probe ROOT DOCS   (the child of `baseline`; imports from PYTHONPATH)
 """
 
@@ -79,7 +82,7 @@ def probe(root: Path, count: int) -> dict[str, Any]:
     project, renderer = _load(root)
     docs = {kind: _docs(project, kind, count) for kind in KINDS}
     _warm_up(renderer, docs)
-    start_process(fallback=False)
+    start_process()
     result: dict[str, Any] = {kind: _cpu_per_doc(renderer, docs[kind]) for kind in KINDS}
     result["documents"] = {kind: [s.key.id for s in docs[kind]] for kind in KINDS}
     return result
@@ -212,33 +215,49 @@ def run_levers(rounds: int, count: int, only: list[str], css: str | None) -> dic
     return result
 
 
-def start_process(fallback: bool = True) -> None:
-    """What a render process does once warm (generator.render.gctuning, where the revision
-    has it; otherwise, if `fallback`, what it would do)."""
+def start_process() -> None:
+    """What a render process does once warm: generator.render.gctuning, where the revision
+    has it (the pool and worker children call it)."""
     try:
-        from generator.render.gctuning import tune_gc_after_warm_up
+        tune: Any = importlib.import_module("generator.render.gctuning").tune_gc_after_warm_up
     except ImportError:
-        if fallback:
-            gc.freeze()
-            gc.set_threshold(50_000, 10, 10)
         return
-    tune_gc_after_warm_up()
+    tune()
 
 
 # --- baseline: alternating child processes, one per revision ----------------------------------
 
 
-def run_baseline(base: Path, rounds: int, count: int) -> dict[str, Any]:
-    roots = {"base": base.resolve(), "head": HERE.parents[1]}
+def _child(root: Path, count: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.Popen([sys.executable, str(HERE), "probe", str(root), str(count)],
+                            env=env, cwd=root, stdout=subprocess.PIPE, text=True)
+
+
+def _result(child: subprocess.Popen[str]) -> dict[str, Any]:
+    out, _ = child.communicate()
+    if child.returncode:
+        raise RuntimeError(f"probe failed: {child.args!r}")
+    parsed: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return parsed
+
+
+def run_baseline(base: Path, rounds: int, count: int, head: Path | None = None,
+                 together: bool = False) -> dict[str, Any]:
+    """Child processes, one per revision: one after the other (order swapped every round) or,
+    with `together`, both at once, so that both see the same load on a shared machine."""
+    roots = {"base": base.resolve(), "head": (head or HERE.parents[1]).resolve()}
     got: dict[str, list[dict[str, Any]]] = {"base": [], "head": []}
     for index in range(rounds):
         order = ("base", "head") if index % 2 == 0 else ("head", "base")
+        if together:
+            children = {side: _child(roots[side], count) for side in order}
+            for side in order:
+                got[side].append(_result(children[side]))
+        else:
+            for side in order:
+                got[side].append(_result(_child(roots[side], count)))
         for side in order:
-            env = {**os.environ, "PYTHONPATH": str(roots[side])}
-            out = subprocess.run([sys.executable, str(HERE), "probe", str(roots[side]), str(count)],
-                                 env=env, cwd=roots[side], check=True, capture_output=True,
-                                 text=True).stdout
-            got[side].append(json.loads(out.strip().splitlines()[-1]))
             print(side, json.dumps({k: got[side][-1][k] for k in KINDS}), file=sys.stderr,
                   flush=True)
     result: dict[str, Any] = {"documents": {s: got[s][0]["documents"] for s in got}}
@@ -249,6 +268,34 @@ def run_baseline(base: Path, rounds: int, count: int) -> dict[str, Any]:
                         "cpu_s_base": statistics.median(b[kind] for b in got["base"]),
                         "cpu_s_head": statistics.median(h[kind] for h in got["head"])}
     return result
+
+
+# --- same look: a CSS lever must draw every page exactly as before -----------------------------
+
+
+def _page_streams(data: bytes) -> list[bytes]:
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return [b"".join(c.read_bytes() for c in (page.obj.Contents
+                                                  if isinstance(page.obj.Contents, pikepdf.Array)
+                                                  else [page.obj.Contents]))
+                for page in pdf.pages]
+
+
+def run_same_look(css: str) -> dict[str, Any]:
+    """Every demo handout and consent with and without `css`: are the pages' drawing
+    operators (decoded content streams) identical, i.e. the same pixels?"""
+    project, renderer = _load(Path.cwd())
+    differ = []
+    specs = [s for s in project.specs if s.key.kind in KINDS]
+    for spec in specs:
+        plain = next(a.data for a in renderer.render(spec) if a.format == "pdf")
+        with extra_css(renderer, css):
+            changed = next(a.data for a in renderer.render(spec) if a.format == "pdf")
+        if _page_streams(plain) != _page_streams(changed):
+            differ.append(spec.key.id)
+    return {"css": css, "documents": len(specs), "drawn_differently": differ}
 
 
 # --- profile ----------------------------------------------------------------------------------
@@ -335,7 +382,7 @@ def run_profile(target: Path, count: int, repeats: int) -> None:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.levers")
-    parser.add_argument("mode", choices=("levers", "baseline", "profile", "probe"))
+    parser.add_argument("mode", choices=("levers", "baseline", "profile", "probe", "samelook"))
     parser.add_argument("args", nargs="*")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--docs", type=int, default=3)
@@ -343,6 +390,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--only", default="")
     parser.add_argument("--css", default=None, help="CSS that undoes a CSS lever (old rules)")
     parser.add_argument("--json", default=None, help="also write the result here")
+    parser.add_argument("--head", default=None, help="baseline: the other tree (default: this)")
+    parser.add_argument("--together", action="store_true", help="baseline: both children at once")
     ns = parser.parse_args(argv)
     if ns.mode == "probe":
         print(json.dumps(probe(Path(ns.args[0]), int(ns.args[1]))))
@@ -350,10 +399,13 @@ def main(argv: list[str]) -> None:
     if ns.mode == "profile":
         run_profile(Path(ns.args[0]), ns.docs, ns.repeats)
         return
-    if ns.mode == "levers":
+    if ns.mode == "samelook":
+        result = run_same_look(ns.args[0])
+    elif ns.mode == "levers":
         result = run_levers(ns.rounds, ns.docs, [o for o in ns.only.split(",") if o], ns.css)
     else:
-        result = run_baseline(Path(ns.args[0]), ns.rounds, ns.docs)
+        result = run_baseline(Path(ns.args[0]), ns.rounds, ns.docs,
+                              Path(ns.head) if ns.head else None, ns.together)
     text = json.dumps(result, indent=2)
     print(text)
     if ns.json:

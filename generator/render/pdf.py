@@ -73,8 +73,8 @@ class PdfRenderer:
                 # whole first document that drew it alive (~5 MB a clinic, measured), and a
                 # failed image would be remembered as missing. Logos are ~1 KB to re-read.
                 cache={},
-                # No /ID and no compression here: pydyf would serialise every object twice to
-                # hash an /ID that qpdf replaces, and compress streams (zlib 9, object streams)
+                # No /ID and no compression here: pydyf would serialise every object again to
+                # hash the /ID's second part (qpdf replaces it), and compress streams at zlib 9
                 # that qpdf decodes and compresses again. The finishing pass does both, in C.
                 uncompressed_pdf=True,
                 # Tagged PDF/UA-1: title, language, structure, alt text; forms become fields.
