@@ -20,6 +20,7 @@ from generator.errors import CarepressError, TransientError
 from generator.plan.project import load_project
 from generator.publish.jobs import Job, JobResult, render_job
 from generator.render.documents import DocumentRenderer
+from generator.render.gctuning import tune_gc_after_warm_up
 from generator.settings import Settings
 from worker import keys
 from worker.app import TASK_NAME, app
@@ -47,6 +48,7 @@ def _warm(**_: Any) -> None:
             _renderer_for(str(settings.content_dir.resolve()), None).pdf  # noqa: B018
         except CarepressError as exc:  # a broken tree is reported per task, not at start
             log.warning("could not warm up: %s", exc)
+    tune_gc_after_warm_up()
 
 
 def _renderer_for(content: str, job: Job | None) -> DocumentRenderer:

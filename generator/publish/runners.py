@@ -14,6 +14,7 @@ from typing import Protocol
 from generator.plan.project import Project
 from generator.publish.jobs import Job, JobResult, costliest_first, io_failure, render_job
 from generator.render.documents import DocumentRenderer
+from generator.render.gctuning import tune_gc_after_warm_up
 
 
 class Runner(Protocol):
@@ -62,6 +63,7 @@ def _init() -> None:
     global _renderer
     assert _project is not None, "pool started without a project"
     _renderer = DocumentRenderer(_project)
+    tune_gc_after_warm_up()  # the inherited project is what this child holds for good
 
 
 def _run(job: Job) -> JobResult:

@@ -3,6 +3,7 @@ document's language; nothing is computed in Jinja."""
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from dataclasses import dataclass
 from typing import Any
@@ -109,11 +110,17 @@ def _qr(tree: ContentTree, key: DocumentKey, site_url: str) -> dict[str, Any] | 
         return None
     cities = [lid for lid in served if tree.locations[lid].type == "city"]
     url = page_url(site_url, key.therapy, (cities or served)[0], key.lang)
+    return {"url": url, "short": url.split("://", 1)[1].rstrip("/"), "svg": _qr_svg(url)}
+
+
+@functools.lru_cache(maxsize=256)
+def _qr_svg(url: str) -> Markup:
+    """Cached: a document's contexts (web, print, site copy) and its clinic's other documents
+    ask for the same code, and segno's masking was ~3% of a render done three times over."""
     svg = segno.make_qr(url, error="m").svg_inline(scale=2, border=4, svgclass="qr-code",
                                                    lineclass=None, omitsize=False)
     # segno builds the SVG from a URL we made ourselves: there is no content in it to escape.
-    return {"url": url, "short": url.split("://", 1)[1].rstrip("/"),
-            "svg": Markup(svg)}  # noqa: S704
+    return Markup(svg)  # noqa: S704
 
 
 def clinic_document_context(tree: ContentTree, key: DocumentKey, output_path: str,

@@ -74,7 +74,10 @@ class PdfRenderer:
                 # whole first document that drew it alive (~5 MB a clinic, measured), and a
                 # failed image would be remembered as missing. Logos are ~1 KB to re-read.
                 cache={},
-                pdf_identifier=identifier.encode("ascii"),
+                # No /ID and no compression here: pydyf would serialise every object again to
+                # hash the /ID's second part (qpdf replaces it), and compress streams at zlib 9
+                # that qpdf decodes and compresses again. The finishing pass does both, in C.
+                uncompressed_pdf=True,
                 # Tagged PDF/UA-1: title, language, structure, alt text; forms become fields.
                 pdf_variant="pdf/ua-1",
                 pdf_tags=True,
@@ -83,7 +86,8 @@ class PdfRenderer:
         if not isinstance(pdf, bytes):
             raise RenderError(f"{title}: WeasyPrint returned no PDF")
         try:
-            return finish(pdf, hints_from_html(document.etree_element), self._field_font())
+            return finish(pdf, hints_from_html(document.etree_element), self._field_font(),
+                          identifier.encode("ascii"))
         except RenderError as exc:
             raise RenderError(f"{title}: {exc}") from exc
 

@@ -75,7 +75,8 @@ def hints_from_html(root: ET.Element) -> Hints:
     return Hints(tuple(p for p in passages if p[1]), fields)
 
 
-def finish(data: bytes, hints: Hints, field_font: FieldFont | None) -> bytes:
+def finish(data: bytes, hints: Hints, field_font: FieldFont | None,
+           identifier: bytes | None = None) -> bytes:
     """The finished PDF; deterministic in `data` and `hints`."""
     with pikepdf.open(io.BytesIO(data)) as pdf:
         elements = structure_elements(pdf.Root.StructTreeRoot)
@@ -84,7 +85,7 @@ def finish(data: bytes, hints: Hints, field_font: FieldFont | None) -> bytes:
         wrap_list_bodies(pdf, elements)
         fix_figure_boxes(elements)
         finish_fields(pdf, hints.field_names, field_font)
-        return _save(pdf)
+        return _save(pdf, identifier)
 
 
 def _finish_pages(pdf: pikepdf.Pdf, elements: list[pikepdf.Dictionary],
@@ -114,10 +115,12 @@ def _finish_pages(pdf: pikepdf.Pdf, elements: list[pikepdf.Dictionary],
                           f"{passage[:60]!r}")
 
 
-def _save(pdf: pikepdf.Pdf) -> bytes:
-    """The finished file's bytes: streams compressed, objects in object streams."""
+def _save(pdf: pikepdf.Pdf, identifier: bytes | None) -> bytes:
+    """The finished file's bytes: streams compressed (once, by qpdf), objects in object streams."""
     out = io.BytesIO()
-    # The /ID stays WeasyPrint's (from the inputs hash); nothing else varies.
+    if identifier is not None:  # qpdf keeps /ID's first element, derives the second
+        pdf.trailer.ID = pikepdf.Array([pikepdf.String(identifier)] * 2)
+    # The /ID's first element is the inputs hash; nothing else varies.
     pdf.save(out, static_id=False, deterministic_id=True, compress_streams=True,
              object_stream_mode=pikepdf.ObjectStreamMode.generate)
     return out.getvalue()
