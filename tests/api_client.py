@@ -4,6 +4,7 @@ a broker and a worker) on a free port, and an HTTP client that signs webhooks as
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
 import shutil
@@ -46,6 +47,22 @@ def contentful_headers(body: bytes, topic: str, secret: str = CONTENTFUL_SECRET,
                "content-type": "application/vnd.contentful.management.v1+json"}
     headers["x-contentful-signature"] = sign_contentful(secret, "POST", PATH, headers, body)
     return headers
+
+
+def contentful_entry(content_type: str, fields: dict[str, Any], sys_id: str) -> dict[str, Any]:
+    """What Contentful sends on publish: the entry, with `sys` and localized `fields`."""
+    link = {"sys": {"type": "Link", "linkType": "Space", "id": "demo"}}
+    return {"metadata": {"tags": []}, "fields": {k: {"en-US": v} for k, v in fields.items()},
+            "sys": {"id": sys_id, "type": "Entry", "version": 3, "space": link,
+                    "contentType": {"sys": {"type": "Link", "linkType": "ContentType",
+                                            "id": content_type}}}}
+
+
+def strapi_event(event: str, model: str, entry: dict[str, Any]) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    return {"event": event, "createdAt": now, "model": model, "uid": f"api::{model}.{model}",
+            "entry": {"id": 7, "documentId": "x9c", "createdAt": now, "updatedAt": now,
+                      "publishedAt": now, "locale": "en", **entry}}
 
 
 class Server:

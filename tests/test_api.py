@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import time
@@ -38,9 +37,11 @@ from tests.api_client import (
     TYPE_MAP,
     Server,
     api_env,
+    contentful_entry,
     contentful_headers,
     standard_headers,
     start_api,
+    strapi_event,
 )
 from tests.conftest import manifest, snapshot
 from tests.services import Worker, free_port, service_env, wait_for
@@ -84,22 +85,6 @@ def test_contentful_request_verification():
     for forged_body, forged_headers, secret, when in forged:
         with pytest.raises(Rejected):
             verify_contentful("POST", PATH, forged_headers, forged_body, secret, when, 300)
-
-
-def contentful_entry(content_type: str, fields: dict[str, Any], sys_id: str) -> dict[str, Any]:
-    """What Contentful sends on publish: the entry, with `sys` and localized `fields`."""
-    link = {"sys": {"type": "Link", "linkType": "Space", "id": "demo"}}
-    return {"metadata": {"tags": []}, "fields": {k: {"en-US": v} for k, v in fields.items()},
-            "sys": {"id": sys_id, "type": "Entry", "version": 3, "space": link,
-                    "contentType": {"sys": {"type": "Link", "linkType": "ContentType",
-                                            "id": content_type}}}}
-
-
-def strapi_event(event: str, model: str, entry: dict[str, Any]) -> dict[str, Any]:
-    now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
-    return {"event": event, "createdAt": now, "model": model, "uid": f"api::{model}.{model}",
-            "entry": {"id": 7, "documentId": "x9c", "createdAt": now, "updatedAt": now,
-                      "publishedAt": now, "locale": "en", **entry}}
 
 
 def test_payload_shapes_become_one_change():
