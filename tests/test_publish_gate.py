@@ -16,9 +16,8 @@ import yaml
 from generator.content.changes import Change
 from generator.publish.gate import problems
 from generator.settings import Settings
-from tests.api_client import Api, Server, start_api
+from tests.api_client import Api, Server, contentful_entry, start_api
 from tests.conftest import CONTENT, manifest, run_build, snapshot
-from tests.test_api import contentful_entry
 
 pytestmark = pytest.mark.slow
 
