@@ -40,9 +40,9 @@ import httpx
 import yaml
 
 from api.signatures import sign_standard
-from bench.services import RedisServer, Worker, free_port, stop_group, wait_for
 from bench.synth import make_tree
-from tests.services import service_env
+from tests.disk import NoTmpfs, fill, tmpfs
+from tests.services import RedisServer, Worker, free_port, service_env, stop_group, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = b"carepress-chaos-webhook-key-32by"
@@ -182,37 +182,26 @@ def publish_kills(tally: Tally, root: Path, content: Path, states: dict[str, Pat
 
 
 def disk_full(tally: Tally, root: Path, content: Path, states: dict[str, Path]) -> None:
-    mount = root / "disk"
-    mount.mkdir()
     size = sum(p.stat().st_size for p in states["old"].rglob("*") if p.is_file())
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size * 2 + (4 << 20)}",
-                              "tmpfs", str(mount)], capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        tally.details["disk_full"] = f"skipped: {mounted.stderr.strip()}"
-        return
     try:
-        out = mount / "out"
-        copy(states["old"], out)
-        before = view(out)
-        with (mount / "filler").open("wb") as handle:
-            try:
-                while True:
-                    handle.write(b"\0" * (1 << 16))
-            except OSError:
-                pass
-        tally.faults_injected += 1
-        done = subprocess.run([sys.executable, "-m", "cli.main", "build", "--content",
-                               str(content), "--out", str(out), "--quiet"], cwd=REPO,
-                              capture_output=True, text=True, timeout=600, check=False)
-        errors = [line for line in done.stderr.splitlines() if "error:" in line]
-        tally.details["disk_full"] = {"exit": done.returncode, "error_lines": errors}
-        tally.documents_mixed += mixed(out) + (view(out) != before)
-        (mount / "filler").unlink()
-        if build(content, out) != 0:
-            tally.builds_wedged += 1
-        tally.documents_lost += lost(out, view(states["clean"]))
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+        with tmpfs(root / "disk", str(size * 2 + (4 << 20))) as mount:
+            out = mount / "out"
+            copy(states["old"], out)
+            before = view(out)
+            filler = fill(mount)
+            tally.faults_injected += 1
+            done = subprocess.run([sys.executable, "-m", "cli.main", "build", "--content",
+                                   str(content), "--out", str(out), "--quiet"], cwd=REPO,
+                                  capture_output=True, text=True, timeout=600, check=False)
+            errors = [line for line in done.stderr.splitlines() if "error:" in line]
+            tally.details["disk_full"] = {"exit": done.returncode, "error_lines": errors}
+            tally.documents_mixed += mixed(out) + (view(out) != before)
+            filler.unlink()
+            if build(content, out) != 0:
+                tally.builds_wedged += 1
+            tally.documents_lost += lost(out, view(states["clean"]))
+    except NoTmpfs as refused:
+        tally.details["disk_full"] = f"skipped: {refused}"
 
 
 # --- the HTTP service --------------------------------------------------------------------------
@@ -253,7 +242,7 @@ class Server:
 
         try:
             wait_for(finished, timeout, f"batch {batch}")
-        except AssertionError:
+        except TimeoutError:
             return "stuck"
         return str(found["status"])
 
@@ -330,8 +319,8 @@ def queue_faults(tally: Tally, root: Path, content: Path, states: dict[str, Path
         for fault in ("worker", "redis"):
             out = root / f"queue-{fault}"
             copy(states["old"], out)
-            first = Worker(env, root / f"{fault}-1.log", 1).__enter__()
-            second = Worker(env, root / f"{fault}-2.log", 1).__enter__()  # takes over
+            first = Worker(env, root / f"{fault}-1.log", 1)
+            second = Worker(env, root / f"{fault}-2.log", 1)  # takes over
             started = time.monotonic()
             process = subprocess.Popen(
                 [sys.executable, "-m", "cli.main", "build", "--queue", "--force", "--quiet",
@@ -352,7 +341,7 @@ def queue_faults(tally: Tally, root: Path, content: Path, states: dict[str, Path
                 tally.builds_wedged += 1
             tally.details[f"queue_{fault}_s"] = round(time.monotonic() - started, 1)
             for worker in (first, second):
-                worker.__exit__()
+                worker.stop()
             if process.returncode != 0:
                 tally.builds_wedged += 1
             tally.documents_lost += lost(out, view(states["clean"]))

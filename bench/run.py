@@ -35,7 +35,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench import synth  # noqa: E402
-from bench.services import Chromium, RedisServer, Worker, find_chromium  # noqa: E402
+from bench.services import Chromium, MeasuredRedis, MeasuredWorker, find_chromium  # noqa: E402
 
 RESULTS = REPO / "bench" / "results.json"
 SUMMARY = re.compile(r"built (\d+), unchanged (\d+), failed (\d+), removed (\d+)")
@@ -216,14 +216,15 @@ class QueueService:
 
         self.folder.mkdir()
         with self._stack as stack:
-            self.server = stack.enter_context(RedisServer(self.folder / "redis"))
+            self.server = stack.enter_context(MeasuredRedis(self.folder / "redis"))
             url = self.server.url
             self.env = clean_env(
                 CAREPRESS_BROKER_URL=f"{url}/0", CAREPRESS_RESULT_BACKEND=f"{url}/1",
                 CAREPRESS_CONTENT_DIR=str(self.content), CAREPRESS_QUEUE=f"bench-{os.getpid()}",
                 CAREPRESS_BROKER_WAIT="60")
             log(f"queue: redis-server on {url}, {self.WORKERS}")
-            self.worker = stack.enter_context(Worker(self.env, self.folder / "worker.log", 2))
+            self.worker = stack.enter_context(
+                MeasuredWorker(self.env, self.folder / "worker.log", 2))
             self.warmup_s = self.worker.wait_idle()
             client = redis.Redis.from_url(f"{url}/0")
             self.sampler = stack.enter_context(
@@ -529,7 +530,7 @@ class RssSampler:
     """Polls the worker during the queued build; keeps the pool's RSS at the first sample where
     the workers had done at least `target` renders (the Redis counters carepress keeps)."""
 
-    def __init__(self, worker: Worker, count: Callable[[], int], target: int) -> None:
+    def __init__(self, worker: MeasuredWorker, count: Callable[[], int], target: int) -> None:
         self.worker = worker
         self.count = count
         self.target = target

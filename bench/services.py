@@ -1,6 +1,6 @@
-"""Processes the benchmark starts and stops itself: a private redis-server, a `carepress worker`
-and a headless Chromium driven over the DevTools protocol. Each runs in its own process group,
-which is ended by its id when the measurement is done."""
+"""Processes the benchmark starts and stops itself: the tests' redis-server and `carepress worker`
+(tests/services.py), measured, and a headless Chromium driven over the DevTools protocol. Each
+runs in its own process group, which is ended by its id when the measurement is done."""
 
 from __future__ import annotations
 
@@ -10,47 +10,15 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.services import RedisServer, Worker, children, stop_group, wait_for
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def stop_group(process: subprocess.Popen[bytes], grace: float = 20) -> None:
-    """SIGTERM the process group we started, SIGKILL it if it does not go."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
 
 
 def proc_rss_mb(pid: int) -> float | None:
@@ -74,94 +42,15 @@ def proc_cpu_ticks(pid: int, reaped: bool = False) -> int:
     return ticks + int(fields[13]) + int(fields[14]) if reaped else ticks
 
 
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            found.extend(int(c) for c in (task / "children").read_text().split())
-    return sorted(set(found))
-
-
-class RedisServer:
-    """redis-server on a free loopback port, no persistence."""
-
-    def __init__(self, folder: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise FileNotFoundError("redis-server is not installed (scripts/setup.sh installs it)")
-        self.binary = binary
-        self.port = free_port()
-        self.folder = folder
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        """Start (or, after stop(), restart on the same port and folder) and wait for PONG."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_for(self._answers, 15, "redis-server to answer")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_group(self.process)
-
-    def __enter__(self) -> RedisServer:
-        self.start()
-        return self
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def version(self) -> str:
-        out = subprocess.run([self.binary, "--version"], capture_output=True, text=True,
-                             check=False).stdout
-        return out.strip()
+class MeasuredRedis(RedisServer):
+    """The tests' redis-server, with the CPU it has used."""
 
     def cpu_s(self) -> float:
         return proc_cpu_ticks(self.process.pid) / CLOCK_TICKS if self.process else 0.0
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
-
-class Worker:
-    """`carepress worker --concurrency N`, started like a user would, in its own process group."""
-
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int) -> None:
-        self.env = env
-        self.log = log
-        self.concurrency = concurrency
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Worker:
-        with self.log.open("ab") as handle:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "cli.main", "worker", "--concurrency",
-                 str(self.concurrency), "--loglevel", "INFO"],
-                cwd=REPO, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        process = self.process
-        wait_for(lambda: b" ready." in self.log.read_bytes() or process.poll() is not None,
-                 90, "the worker to be ready")
-        if process.poll() is not None:
-            raise RuntimeError("worker exited:\n" + self.log.read_text()[-2000:])
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
+class MeasuredWorker(Worker):
+    """The tests' `carepress worker`, with its pool's warm-up, CPU and memory."""
 
     def pool(self) -> list[int]:
         return children(self.pid)
@@ -188,10 +77,6 @@ class Worker:
 
     def pool_rss_mb(self) -> list[float]:
         return [r for r in (proc_rss_mb(p) for p in self.pool()) if r is not None]
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
-            stop_group(self.process)
 
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")

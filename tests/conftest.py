@@ -93,6 +93,17 @@ def use_logo(content: Path, clinic: str, name: str, data: bytes) -> None:
     path.write_text(yaml.safe_dump(entry))
 
 
+SERVICE_FIXTURES = frozenset({"redis_server"})
+"""Fixtures that start a real service: a test that asks for one is slow wherever it is written."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def content(tmp_path: Path) -> Path:
     """A private, editable copy of the demo content tree."""
@@ -118,7 +129,7 @@ def project() -> Project:
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """A private redis-server for one test module (its own port and folder)."""
-    from bench.services import RedisServer
+    from tests.services import RedisServer
 
     with RedisServer(tmp_path_factory.mktemp("redis")) as server:
         yield server

@@ -3,16 +3,10 @@
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,25 +21,30 @@ from api.cms import Ignored, normalize
 from api.signatures import (
     Rejected,
     parse_secrets,
-    sign_contentful,
     sign_standard,
     verify_contentful,
     verify_standard,
 )
 from generator.content.changes import Change
 from generator.settings import Settings
-from tests.conftest import REPO, manifest, snapshot
-from tests.services import Worker, free_port, service_env, stop_group, wait_for
-
-KEY = b"carepress-test-webhook-key-32byt"
-OLD_KEY = b"carepress-old-webhook-key-32byte"
-SECRETS = ",".join("whsec_" + base64.b64encode(k).decode() for k in (KEY, OLD_KEY))
-CONTENTFUL_SECRET = "cf" * 32
-STRAPI_SECRET = "strapi-shared-secret-for-tests"
-TYPE_MAP = {"therapy": "therapy", "location": "location", "clinic": "clinic",
-            "therapyPage": "therapy", "place": "location", "clinicProfile": "clinic"}
-PATH = "/v1/webhooks/cms"
-
+from tests.api_client import (
+    CONTENTFUL_SECRET,
+    KEY,
+    OLD_KEY,
+    PATH,
+    SECRETS,
+    STRAPI_SECRET,
+    TYPE_MAP,
+    Server,
+    api_env,
+    contentful_entry,
+    contentful_headers,
+    standard_headers,
+    start_api,
+    strapi_event,
+)
+from tests.conftest import manifest, snapshot
+from tests.services import Worker, free_port, service_env, wait_for
 
 # --- signatures and payload shapes ---------------------------------------------------------------
 
@@ -73,17 +72,6 @@ def test_either_secret_verifies_during_a_rotation():
         parse_secrets("not-a-secret")
 
 
-def contentful_headers(body: bytes, topic: str, secret: str = CONTENTFUL_SECRET,
-                       when_ms: int | None = None) -> dict[str, str]:
-    headers = {"x-contentful-topic": topic,
-               "x-contentful-timestamp": str(when_ms or int(time.time() * 1000)),
-               "x-contentful-signed-headers":
-                   "x-contentful-topic,x-contentful-timestamp,x-contentful-signed-headers",
-               "content-type": "application/vnd.contentful.management.v1+json"}
-    headers["x-contentful-signature"] = sign_contentful(secret, "POST", PATH, headers, body)
-    return headers
-
-
 def test_contentful_request_verification():
     body = b'{"sys": {"id": "x"}}'
     headers = contentful_headers(body, "ContentManagement.Entry.publish")
@@ -97,22 +85,6 @@ def test_contentful_request_verification():
     for forged_body, forged_headers, secret, when in forged:
         with pytest.raises(Rejected):
             verify_contentful("POST", PATH, forged_headers, forged_body, secret, when, 300)
-
-
-def contentful_entry(content_type: str, fields: dict[str, Any], sys_id: str) -> dict[str, Any]:
-    """What Contentful sends on publish: the entry, with `sys` and localized `fields`."""
-    link = {"sys": {"type": "Link", "linkType": "Space", "id": "demo"}}
-    return {"metadata": {"tags": []}, "fields": {k: {"en-US": v} for k, v in fields.items()},
-            "sys": {"id": sys_id, "type": "Entry", "version": 3, "space": link,
-                    "contentType": {"sys": {"type": "Link", "linkType": "ContentType",
-                                            "id": content_type}}}}
-
-
-def strapi_event(event: str, model: str, entry: dict[str, Any]) -> dict[str, Any]:
-    now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
-    return {"event": event, "createdAt": now, "model": model, "uid": f"api::{model}.{model}",
-            "entry": {"id": 7, "documentId": "x9c", "createdAt": now, "updatedAt": now,
-                      "publishedAt": now, "locale": "en", **entry}}
 
 
 def test_payload_shapes_become_one_change():
@@ -162,69 +134,6 @@ def test_a_revert_accepted_while_the_first_change_waits_is_not_dropped(content, 
 # --- the real server ---------------------------------------------------------------------------
 
 
-class Server:
-    """`carepress serve` in its own process group (it starts a core process of its own)."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.handle = log.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "serve", "--port", str(self.port)], cwd=REPO,
-            env=env, stdout=self.handle, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for(self._up, 60, "the server to answer")
-
-    def _up(self) -> bool:
-        assert self.process.poll() is None, self.log.read_text()
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def stop(self) -> None:
-        stop_group(self.process)
-        self.handle.close()
-
-
-class Api:
-    def __init__(self, server: Server, env: dict[str, str], content: Path, out: Path) -> None:
-        self.server, self.env, self.content, self.out = server, env, content, out
-        self.client = httpx.Client(base_url=server.url, timeout=30)
-
-    def entry(self, folder: str, entry_id: str) -> dict[str, Any]:
-        data: dict[str, Any] = yaml.safe_load((self.content / folder / f"{entry_id}.yaml")
-                                              .read_text())
-        return data
-
-    def signed(self, payload: Any, key: bytes = KEY, delivery: str | None = None,
-               when: int | None = None, body: bytes | None = None) -> httpx.Response:
-        body = body if body is not None else json.dumps(payload).encode()
-        delivery, when = delivery or f"msg_{uuid.uuid4().hex}", when or int(time.time())
-        return self.client.post(PATH, content=body, headers=standard_headers(
-            key, delivery, when, body))
-
-    def finished(self, batch: str, timeout: float = 180) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-
-        def done() -> bool:
-            found.update(self.client.get(f"/v1/batches/{batch}").json())
-            return found["status"] in ("done", "failed")
-
-        wait_for(done, timeout, f"batch {batch}", interval=0.2)
-        return found
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=REPO, env=self.env,
-                              capture_output=True, text=True, timeout=120, check=True)
-
-
-def standard_headers(key: bytes, delivery: str, when: int, body: bytes) -> dict[str, str]:
-    return {"webhook-id": delivery, "webhook-timestamp": str(when),
-            "webhook-signature": sign_standard(key, delivery, when, body),
-            "content-type": "application/json"}
-
-
 def changed_documents(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
     old = {e["path"]: (e["sha256"], e["inputs"]) for e in before["documents"]}
     new = {e["path"]: (e["sha256"], e["inputs"]) for e in after["documents"]}
@@ -245,26 +154,6 @@ def worker(redis_server, queue, tmp_path_factory):
     started = Worker(env, tmp_path_factory.mktemp("worker") / "worker.log", concurrency=2)
     yield started
     started.stop()
-
-
-def api_env(tmp: Path, content: Path, out: Path, redis_url: str | None,
-            queue: str) -> dict[str, str]:
-    extra = {"CAREPRESS_OUT_DIR": str(out), "CAREPRESS_STATE_DIR": str(tmp / "state"),
-             "CAREPRESS_WEBHOOK_SECRETS": SECRETS, "CAREPRESS_CONTENTFUL_SECRET": CONTENTFUL_SECRET,
-             "CAREPRESS_STRAPI_SECRET": STRAPI_SECRET,
-             "CAREPRESS_CMS_TYPE_MAP": json.dumps(TYPE_MAP)}
-    if redis_url is not None:
-        return service_env(redis_url, content, queue, **extra)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPRESS_")}
-    return {**env, "CAREPRESS_CONTENT_DIR": str(content), **extra}
-
-
-def start_api(tmp: Path, content: Path, built: Path, redis_url: str | None, queue: str) -> Api:
-    out = tmp / "out"
-    # A current store (its links kept): only what a change touches is rendered.
-    shutil.copytree(built, out, symlinks=True)
-    env = api_env(tmp, content, out, redis_url, queue)
-    return Api(Server(env, tmp / "server.log"), env, content, out)
 
 
 @pytest.fixture

@@ -58,6 +58,7 @@ def test_manifest_lists_every_file_with_its_hash(built, project):
             ("page", "html"), ("sitemap", "xml")} <= kinds
 
 
+@pytest.mark.slow
 def test_noop_rebuild_renders_nothing(content, tmp_path):
     out = tmp_path / "out"
     first = run_build(content, out)
@@ -71,6 +72,7 @@ def test_noop_rebuild_renders_nothing(content, tmp_path):
     assert changed == []
 
 
+@pytest.mark.slow
 def test_one_clinic_colour_change_renders_only_that_clinic(content, tmp_path):
     out = tmp_path / "out"
     run_build(content, out)
@@ -82,6 +84,7 @@ def test_one_clinic_colour_change_renders_only_that_clinic(content, tmp_path):
     assert "--brand: #7a1f3d" in html
 
 
+@pytest.mark.slow
 def test_therapy_change_renders_every_document_showing_it(content, tmp_path, project):
     out = tmp_path / "out"
     run_build(content, out)
@@ -96,6 +99,7 @@ def test_therapy_change_renders_every_document_showing_it(content, tmp_path, pro
     assert sorted(report.built) == expected
 
 
+@pytest.mark.slow
 def test_deleted_output_file_is_rebuilt(content, tmp_path):
     out = tmp_path / "out"
     run_build(content, out)
@@ -103,6 +107,7 @@ def test_deleted_output_file_is_rebuilt(content, tmp_path):
     assert run_build(content, out).built == ["page/ketamine/orland-park/en"]
 
 
+@pytest.mark.slow
 def test_removed_clinic_documents_are_removed(content, tmp_path):
     out = tmp_path / "out"
     run_build(content, out)
@@ -117,6 +122,7 @@ def test_removed_clinic_documents_are_removed(content, tmp_path):
     assert all(e["clinic"] != "riverwalk-wellness" for e in manifest(out)["documents"])
 
 
+@pytest.mark.slow
 def test_builds_in_separate_folders_and_processes_are_byte_identical(built, tmp_path):
     other = tmp_path / "elsewhere" / "out"
     run_cli("build", "--out", str(other), "--quiet", "--jobs", "2")
@@ -132,6 +138,7 @@ def test_pdf_dates_come_from_content_not_the_clock(built, project):
     assert reader.metadata["/CreationDate"].startswith(f"D:{reviewed:%Y%m%d}")
 
 
+@pytest.mark.slow
 def test_bad_content_stops_before_anything_is_written(content, tmp_path):
     out = tmp_path / "out"
     run_build(content, out)
@@ -142,6 +149,7 @@ def test_bad_content_stops_before_anything_is_written(content, tmp_path):
     assert snapshot(out) == before
 
 
+@pytest.mark.slow
 def test_template_error_stops_before_anything_is_written(content, tmp_path):
     import shutil
 
@@ -213,6 +221,7 @@ def test_killed_build_leaves_previous_output_and_next_build_cleans_up(content, t
     assert not [n for n in names if n.endswith(TMP_SUFFIX)]
 
 
+@pytest.mark.slow
 def test_undecodable_logo_fails_both_documents_never_renders_without_it(content, tmp_path):
     # WeasyPrint caches a failed image as missing: the second document must fail as well,
     # not silently print without the clinic's logo.

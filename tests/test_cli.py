@@ -7,6 +7,8 @@ import yaml
 
 from tests.conftest import run_cli, snapshot
 
+pytestmark = pytest.mark.slow  # each test starts the CLI in a fresh process
+
 COMMANDS = ["build", "render", "list", "validate"]
 
 

@@ -15,28 +15,30 @@ from typing import Any
 import pytest
 
 from generator.ids import ID_MAX_LENGTH
+from tests.api_client import Api, serve
 from tests.conftest import CONTENT, REPO, snapshot
-from tests.local_api import LocalApi
+
+pytestmark = pytest.mark.slow  # the real server and the real CLI, each in a process of its own
 
 CLINIC = "prairie-mind"
 DEEP = 100_000
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalApi]:
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     tmp = tmp_path_factory.mktemp("edges")
     shutil.copytree(CONTENT, tmp / "content")
-    started = LocalApi(tmp, tmp / "content", tmp / "out")
+    started = serve(tmp, tmp / "content", tmp / "out")
     yield started
     started.stop()
 
 
 @pytest.fixture(scope="module")
-def token(api: LocalApi) -> str:
+def token(api: Api) -> str:
     return api.token(CLINIC)
 
 
-def unchanged(api: LocalApi, before: dict[str, bytes]) -> None:
+def unchanged(api: Api, before: dict[str, bytes]) -> None:
     after = snapshot(api.content)
     assert after == before, sorted(set(after) ^ set(before))
     assert not [p for p in api.content.rglob("*") if not p.name.isprintable()]

@@ -18,6 +18,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import published_files
 from tests.pdflayout import (
     Line,
@@ -154,6 +156,7 @@ def check_all(path: Path, pages: list[Page]) -> list[str]:
             + fill_problems(path, pages, margins))
 
 
+@pytest.mark.slow
 def test_footer_never_runs_into_the_page_number(built: Path) -> None:
     margins = print_margins()
     problems = [p for path, pages in documents(built)
@@ -161,6 +164,7 @@ def test_footer_never_runs_into_the_page_number(built: Path) -> None:
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 def test_no_text_outside_the_margins(built: Path) -> None:
     margins = print_margins()
     problems = [p for path, pages in documents(built)
@@ -168,6 +172,7 @@ def test_no_text_outside_the_margins(built: Path) -> None:
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 def test_no_heading_or_sources_line_alone_at_a_page_edge(built: Path) -> None:
     margins = print_margins()
     problems = []
@@ -178,6 +183,7 @@ def test_no_heading_or_sources_line_alone_at_a_page_edge(built: Path) -> None:
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 def test_no_page_but_the_last_is_mostly_blank(built: Path) -> None:
     margins = print_margins()
     problems = [p for path, pages in documents(built)

@@ -18,8 +18,10 @@ from generator.plan.project import load_project
 from generator.publish.build import build
 from generator.publish.runners import in_process_runner
 from generator.render.documents import DocumentRenderer
+from tests.api_client import Api, serve
 from tests.conftest import CONTENT, REPO, make_settings, manifest, snapshot
-from tests.local_api import LocalApi
+
+pytestmark = pytest.mark.slow  # the real CLI and the real server, and builds of trees of their own
 
 CLINIC = "prairie-mind"
 HEAD = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
@@ -168,14 +170,14 @@ def test_a_logo_replaced_after_the_check_is_not_published(content, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def api(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalApi]:
+def api(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     tmp = tmp_path_factory.mktemp("logos-api")
     shutil.copytree(CONTENT, tmp / "content")
     shutil.copytree(built, tmp / "out")
     for case, (data, _reason) in BAD.items():
         (tmp / "content" / "clinics" / "logos" / f"{case}.svg").write_bytes(data)
     (tmp / "content" / "clinics" / "logos" / "every-feature.svg").write_bytes(ALLOWED)
-    started = LocalApi(tmp, tmp / "content", tmp / "out")
+    started = serve(tmp, tmp / "content", tmp / "out")
     yield started
     started.stop()
 

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, manifest, published_files, snapshot
+from tests.disk import NoTmpfs, fill, tmpfs
 
 STAGING = ".carepress-staging"
 pytestmark = pytest.mark.slow
@@ -161,25 +162,11 @@ def test_a_folder_published_before_releases_is_taken_over(states, tmp_path):
 
 @pytest.fixture
 def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(disk: Path) -> None:
-    with (disk / "filler").open("wb") as handle:
-        try:
-            while True:
-                handle.write(b"\0" * (1 << 16))
-        except OSError:
-            pass
+        with tmpfs(tmp_path / "disk", "8m") as mount:
+            yield mount
+    except NoTmpfs as refused:
+        pytest.skip(f"cannot mount a tmpfs here: {refused}")
 
 
 def test_a_full_disk_is_one_line_with_the_summary_and_changes_nothing(states, small_disk):

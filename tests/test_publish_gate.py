@@ -4,7 +4,6 @@ accepted change and leaves every batch telling the truth after the restart."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -17,15 +16,8 @@ import yaml
 from generator.content.changes import Change
 from generator.publish.gate import problems
 from generator.settings import Settings
+from tests.api_client import Api, Server, contentful_entry, start_api
 from tests.conftest import CONTENT, manifest, run_build, snapshot
-from tests.test_api import (
-    PATH,
-    Api,
-    Server,
-    contentful_entry,
-    contentful_headers,
-    start_api,
-)
 
 pytestmark = pytest.mark.slow
 
@@ -109,8 +101,7 @@ def test_a_change_that_breaks_the_tree_fails_its_batch_and_the_next_one_passes(e
 
 
 def contentful(api: Api, topic: str, payload: dict[str, object]) -> httpx.Response:
-    body = json.dumps(payload).encode()
-    return api.client.post(PATH, content=body, headers=contentful_headers(body, topic))
+    return api.contentful(payload, topic)
 
 
 def test_a_refused_contentful_unpublish_keeps_the_mapping(embedded: Api):

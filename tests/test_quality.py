@@ -182,6 +182,7 @@ def test_missing_therapy_translation_is_an_error_naming_entry_and_field(content)
             "consent forms are never generated with untranslated text", line), line
 
 
+@pytest.mark.slow
 def test_location_falls_back_only_when_allowed_and_is_reported(content, tmp_path):
     edit(content / "locations" / "naperville.es.yaml", lambda d: d.pop("summary"))
     with pytest.raises(ContentError, match=r"naperville\.es\.yaml: summary: missing 'es'"):
@@ -218,6 +219,7 @@ def test_untranslated_interface_string_is_refused(tmp_path, content, monkeypatch
 
 # --- reading grade, review dates, doorway pages -----------------------------------------------
 
+@pytest.mark.slow
 def test_validate_reports_grades_worst_first_and_the_content_meets_defaults(content, tmp_path):
     result = cli_in(content, tmp_path / "out", "validate", "--strict")
     assert result.returncode == 0, result.stderr
@@ -231,6 +233,7 @@ def test_validate_reports_grades_worst_first_and_the_content_meets_defaults(cont
     assert limited == sorted(limited, reverse=True)
 
 
+@pytest.mark.slow
 def test_reading_limit_fails_strict_build_and_publishes_nothing(content, tmp_path):
     out = tmp_path / "out"
     run_build(content, out)
@@ -243,6 +246,7 @@ def test_reading_limit_fails_strict_build_and_publishes_nothing(content, tmp_pat
     assert lenient.returncode == 0 and "OVER" in lenient.stdout
 
 
+@pytest.mark.slow
 def test_overdue_review_is_reported_and_refused_in_strict_mode(content, tmp_path):
     edit(content / "therapies" / "ketamine.yaml",
          lambda d: d["review"].update(reviewed_on="2024-01-10", next_review="2025-01-10"))
@@ -259,6 +263,7 @@ def test_overdue_review_is_reported_and_refused_in_strict_mode(content, tmp_path
     assert future.returncode == 0
 
 
+@pytest.mark.slow
 def test_near_copy_location_pages_are_flagged(content, tmp_path):
     source = yaml.safe_load((content / "locations" / "naperville.yaml").read_text())
     copied = {k: source[k] for k in ("summary", "local_notes", "nearby", "therapy_notes", "faq")}
@@ -300,6 +305,7 @@ def change_risk(content: Path, version: str | None) -> None:
     edit(content / "therapies" / "ketamine.es.yaml", translate)
 
 
+@pytest.mark.slow
 def test_changed_consent_text_needs_a_new_version(content, tmp_path):
     out = tmp_path / "out"
     run_build(content, out)
@@ -321,6 +327,7 @@ def test_changed_consent_text_needs_a_new_version(content, tmp_path):
     assert "Consent version 1.1" in text
 
 
+@pytest.mark.slow
 def test_changed_protocol_wording_needs_a_new_revision(content, tmp_path):
     out = tmp_path / "out"
     run_build(content, out)
@@ -333,6 +340,7 @@ def test_changed_protocol_wording_needs_a_new_revision(content, tmp_path):
     assert not run_build(content, out).failed
 
 
+@pytest.mark.slow
 def test_consent_diff_redlines_a_changed_and_an_added_risk(content, tmp_path):
     out = tmp_path / "out"
     run_build(content, out)

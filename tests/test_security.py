@@ -226,6 +226,7 @@ def visible(root) -> str:
     return " ".join("".join(root.itertext()).split())
 
 
+@pytest.mark.slow
 def test_content_cannot_inject_script_or_template_code(content: Path, tmp_path: Path):
     clinic_id, location_id = "riverwalk-wellness", "naperville"
     summary = f"Before {SCRIPT} middle QX{TEMPLATE}QY after."

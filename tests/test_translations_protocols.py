@@ -43,6 +43,7 @@ def line_of(path: Path, needle: str) -> int:
 
 # --- translation freshness ---------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_source_edit_makes_translation_stale_and_holds_back_the_spanish_consent(content, tmp_path):
     out = tmp_path / "out"
     run_build(content, out)
@@ -177,6 +178,7 @@ def test_consent_explains_its_content_hash(built):
     assert "The content hash is a short code made from the words of this form." in text
 
 
+@pytest.mark.slow
 def test_strict_build_needs_a_named_clinical_reviewer(content, tmp_path):
     out = tmp_path / "out"
     assert cli_in(content, out, "validate", "--strict").returncode == 0
@@ -223,6 +225,7 @@ def test_grades_come_from_the_rendered_text_and_match_the_pdf(built, project, cl
             assert grade_text(body, lang) <= 8.0, (statement, body)
 
 
+@pytest.mark.slow
 def test_validate_lists_section_signed_and_location_grades(content, tmp_path):
     result = cli_in(content, tmp_path / "out", "validate")
     lines = result.stdout

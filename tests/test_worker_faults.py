@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from tests.conftest import CONTENT, REPO, run_build, snapshot
-from tests.services import RedisServer, Worker, service_env, wait_for
+from tests.services import RedisServer, Worker, children, service_env, wait_for
 from tests.test_queue import OneJob, add_clinics, successes
 from worker import batches, keys
 from worker.app import TASK_NAME
@@ -151,8 +151,6 @@ def test_pool_children_slow_to_start_are_not_killed(redis_server, tmp_path, queu
 
 
 def worker_children(worker: Worker) -> list[int]:
-    from bench.services import children
-
     return children(worker.process.pid)
 
 
