@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from generator.content.changes import Change, last_per_entry
-from generator.content.kinds import FOLDERS, KINDS
+from generator.content.kinds import CONTENT_KINDS, FOLDERS, KINDS
 from generator.content.loading import load_content
 from generator.content.logos import logo_problem
 from generator.content.translations import localize
@@ -167,7 +167,7 @@ def _entry(tree: ContentTree, kind: str, entry_id: str) -> BaseModel | None:
 
 
 def _entries(tree: ContentTree) -> dict[str, dict[str, Any]]:
-    return {"therapy": tree.therapies, "location": tree.locations, "clinic": tree.clinics}
+    return {kind.name: dict(tree.entries(kind.name)) for kind in CONTENT_KINDS}
 
 
 class Overlays:
@@ -191,7 +191,7 @@ class Overlays:
 def apply_change(tree: ContentTree, change: Change, overlays: Overlays) -> ContentTree:
     """The tree with one entry replaced or removed (and its translations redone), without
     checking references: the pipeline's full validation does that."""
-    entries = {kind: dict(items) for kind, items in _entries(tree).items()}
+    entries = _entries(tree)
     files = dict(tree.files)
     translated = {k: v for k, v in tree.translated.items() if k[:2] != (change.kind, change.id)}
     ref = EntryRef(change.kind, change.id)
@@ -206,8 +206,9 @@ def apply_change(tree: ContentTree, change: Change, overlays: Overlays) -> Conte
             files[EntryRef("logo", change.id)] = tree.root / FOLDERS["clinic"] / str(
                 model.logo)  # type: ignore[attr-defined]
         translated.update(_translations(tree, change, model, overlays))
-    return dataclasses.replace(tree, therapies=entries["therapy"], locations=entries["location"],
-                               clinics=entries["clinic"], files=files, translated=translated)
+    # ContentTree holds each kind's entries under the kind's folder name
+    changed: dict[str, Any] = {kind.folder: entries[kind.name] for kind in CONTENT_KINDS}
+    return dataclasses.replace(tree, files=files, translated=translated, **changed)
 
 
 def _translations(tree: ContentTree, change: Change, model: BaseModel,

@@ -13,6 +13,7 @@ from generator.content.tree import ContentTree
 from generator.errors import Problem
 from generator.i18n import SOURCE_LANGUAGE
 from generator.plan.documents import DocumentSpec
+from generator.plan.kinds import CONSENT
 
 # Translated fields a consent form does not print.
 _NOT_IN_CONSENT = {"therapy": ("summary", "review.", "sources."), "clinic": ()}
@@ -38,7 +39,7 @@ def held_back(tree: ContentTree, specs: list[DocumentSpec]) -> dict[str, str]:
     held = {}
     for spec in specs:
         key = spec.key
-        if key.kind != "consent" or key.lang == SOURCE_LANGUAGE:
+        if key.kind != CONSENT.id or key.lang == SOURCE_LANGUAGE:
             continue
         stale = consent_problems(tree, key.clinic, key.therapy, key.lang)
         if stale:

@@ -21,6 +21,7 @@ from markdown_it import MarkdownIt
 from generator.content.schema import Therapy
 from generator.content.tree import ContentTree
 from generator.plan.documents import DocumentSpec
+from generator.plan.kinds import CLINIC_KINDS
 from generator.plan.project import Project
 from generator.render.contexts import HANDOUT_SECTIONS, clinic_document_context
 from generator.settings import Settings
@@ -224,7 +225,7 @@ def document_grades(project: Project, limits: dict[str, float]) -> list[Grade]:
     grades = []
     for spec in project.specs:
         key = spec.key
-        if key.kind not in ("handout", "consent"):
+        if key.kind not in CLINIC_KINDS:
             continue
         text, headings = document_text(rendered(project, spec))
         where = f"{key.kind} {key.clinic}/{key.therapy}"
