@@ -58,10 +58,12 @@ def _load(root: Path) -> tuple[Any, Any]:
 
 
 def _docs(project: Any, kind: str, count: int) -> list[Any]:
-    """Ketamine (the therapy every revision's demo has) first, then clinic by clinic, so the
-    same documents are timed on a baseline revision as here, and clinics (and logos) vary."""
+    """One therapy's documents (LEVERS_THERAPY, which a baseline revision's content must also
+    have; by default the project's first), then clinic by clinic, so the same documents are
+    timed on a baseline revision as here, and clinics (and logos) vary."""
+    therapy = os.environ.get("LEVERS_THERAPY") or min(project.tree.therapies)
     specs = [s for s in project.specs if s.key.kind == kind]
-    return sorted(specs, key=lambda s: (s.key.therapy != "ketamine", s.key.lang != "en",
+    return sorted(specs, key=lambda s: (s.key.therapy != therapy, s.key.lang != "en",
                                         s.key.clinic, s.key.lang))[:count]
 
 

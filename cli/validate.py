@@ -51,18 +51,13 @@ def _print_report(report: QualityReport) -> None:
     click.echo("reading grade (Flesch-Kincaid for English, Crawford for Spanish), worst first:")
     for grade in report.grades:
         click.echo(f"  {grade}")
-    click.echo(f"overdue reviews: {len(report.overdue)}")
-    for problem in report.overdue:
-        click.echo(f"  {problem}")
-    click.echo(f"translation fallbacks: {len(report.fallbacks)}")
-    for fallback in report.fallbacks:
-        click.echo(f"  {fallback}")
-    click.echo(f"near-identical location pages: {len(report.doorways)}")
-    for pair in report.doorways:
-        click.echo(f"  {pair}")
-    click.echo(f"stale translations: {len(report.stale)}")
-    for problem in report.stale:
-        click.echo(f"  {problem}")
+    for label, items in (("overdue reviews", report.overdue),
+                         ("translation fallbacks", report.fallbacks),
+                         ("near-identical location pages", report.doorways),
+                         ("stale translations", report.stale)):
+        click.echo(f"{label}: {len(items)}")
+        for item in items:
+            click.echo(f"  {item}")
     click.echo(f"awaiting a named clinical reviewer (build --strict will not publish): "
                f"{len(report.unreviewed)}")
     for problem in report.unreviewed:
