@@ -28,7 +28,8 @@ from generator.publish.storage import OutputStore
 @content_option
 @out_option
 @click.option("--jobs", "-j", type=click.IntRange(1, 64),
-              help="Render processes [default: $CAREPRESS_JOBS or 1].")
+              help="Render processes [default: $CAREPRESS_JOBS, or the CPUs this process may use; "
+                   "--jobs 1 renders in this process alone].")
 @click.option("--force", is_flag=True, help="Render every document, even unchanged ones.")
 @click.option("--queue", "use_queue", is_flag=True,
               help="Render on the Celery workers ($CAREPRESS_BROKER_URL) instead of here.")

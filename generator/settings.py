@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask and, on 3.13+, Python's own view),
+    as Sphinx's `-j auto` and Celery's default concurrency count them; at most 64."""
+    counter = getattr(os, "process_cpu_count", None)
+    count = counter() if counter is not None else len(os.sched_getaffinity(0))
+    return max(1, min(64, count or 1))
 
 
 class Settings(BaseSettings):
@@ -26,7 +35,10 @@ class Settings(BaseSettings):
     languages: str = Field(
         default="en,es", description="Comma-separated; English (the source) first."
     )
-    jobs: int = Field(default=1, ge=1, le=64, description="Render processes for `build`.")
+    jobs: int = Field(
+        default_factory=usable_cpus, ge=1, le=64,
+        description="Render processes for `build` (default: the CPUs this process may use).",
+    )
     strict_render: bool = Field(
         default=True, description="Treat any WeasyPrint warning as a render error."
     )

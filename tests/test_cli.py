@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 import yaml
 
-from tests.conftest import run_cli, snapshot
+from tests.conftest import REPO, run_cli, snapshot
+from tests.services import children
 
 pytestmark = pytest.mark.slow  # each test starts the CLI in a fresh process
 
@@ -93,3 +101,42 @@ def test_site_url_comes_from_the_environment(monkeypatch):
     result = subprocess.run([sys.executable, "-m", "cli.main", "render", "sitemap"], cwd=REPO,
                             capture_output=True, text=True, env=env, check=True)
     assert "<loc>https://clinics.example.org/en/ketamine/illinois/</loc>" in result.stdout
+
+
+def _most_children_while_building(out: Path, cpus: set[int]) -> tuple[int, str]:
+    """Runs `carepress build` (no --jobs, no CAREPRESS_JOBS) pinned to `cpus`; returns the most
+    render processes (forked children: the CLI's own command line) it had at once, sampled
+    every 20 ms, and its summary line. Other children (the linker that ctypes runs to find
+    WeasyPrint's libraries) are not render processes."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPRESS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "build", "--out", str(out), "--quiet"], cwd=REPO,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, cpus))
+    most = 0
+    while process.poll() is None:
+        most = max(most, len([c for c in children(process.pid) if _forked(process.pid, c)]))
+        time.sleep(0.02)
+    stdout, stderr = process.communicate()
+    assert process.returncode == 0, stderr
+    return most, stdout.strip().splitlines()[-1]
+
+
+def _forked(parent: int, child: int) -> bool:
+    try:
+        return Path(f"/proc/{child}/cmdline").read_bytes() == Path(
+            f"/proc/{parent}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two usable CPUs")
+def test_build_renders_in_as_many_processes_as_it_may_use_cpus(tmp_path):
+    two = sorted(os.sched_getaffinity(0))[:2]
+    pooled, summary_two = _most_children_while_building(tmp_path / "two", set(two))
+    alone, summary_one = _most_children_while_building(tmp_path / "one", {two[0]})
+    assert pooled == 2, f"two usable CPUs, {pooled} render processes"
+    assert alone == 0, f"one usable CPU, yet {alone} child processes"
+    assert summary_two.replace("two", "one") == summary_one
+    assert re.match(r"built [1-9]\d*, unchanged 0, failed 0", summary_one), summary_one
+    assert "the CPUs this process may use" in " ".join(run_cli("build", "--help").stdout.split())
