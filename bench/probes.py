@@ -30,11 +30,13 @@ from generator.plan.documents import DocumentSpec
 from generator.plan.project import Project, load_project
 from generator.publish.jobs import Job, render_job
 from generator.publish.storage import OutputStore
+from generator.render import pdf as pdf_module
 from generator.render.documents import DocumentRenderer
+from generator.render.gctuning import tune_gc_after_warm_up
+from generator.render.pdf import PRINT_STYLESHEETS
 from generator.settings import Settings
 from templates import STATIC_DIR
 
-PRINT_STYLESHEETS = ("carepress.css", "print.css")
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -70,16 +72,67 @@ class PdfSpy:
     def __init__(self, renderer: DocumentRenderer) -> None:
         self.pdf = renderer.pdf
         self._render = self.pdf.render
-        self.html = ""
-        self.seconds = 0.0
+        self.html = self.base_url = ""
+        self.seconds = self.cpu_s = self.finish_cpu_s = 0.0
         self.pdf.render = self  # type: ignore[method-assign]
 
     def __call__(self, html: str, base_url: str, identifier: str, title: str) -> bytes:
-        start = time.perf_counter()
-        data: bytes = self._render(html, base_url, identifier, title)
+        start, cpu = time.perf_counter(), time.process_time()
+        with _cpu_timer(pdf_module, "finish") as finishing:
+            data: bytes = self._render(html, base_url, identifier, title)
         self.seconds = time.perf_counter() - start
-        self.html = html
+        self.cpu_s, self.finish_cpu_s = time.process_time() - cpu, finishing[0]
+        self.html, self.base_url = html, base_url
         return data
+
+
+@contextmanager
+def _cpu_timer(owner: Any, name: str) -> Iterator[list[float]]:
+    """CPU seconds spent in owner.name while the block runs."""
+    spent = [0.0]
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.process_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent[0] += time.process_time() - start
+
+    setattr(owner, name, timed)
+    try:
+        yield spent
+    finally:
+        setattr(owner, name, original)
+
+
+class WeasyPrintAlone:
+    """WeasyPrint's own `write_pdf` of the HTML carepress prints, with the same stylesheets
+    (parsed once, as any warm WeasyPrint user would), fonts and PDF/UA options, and
+    WeasyPrint's defaults otherwise (its fetcher, pydyf's compression, its /ID): the floor
+    carepress's per-document time is compared with, in the same process."""
+
+    def __init__(self) -> None:
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
+
+        self._weasyprint = weasyprint
+        self._fonts = FontConfiguration()
+        self._css = [weasyprint.CSS(filename=str(STATIC_DIR / name), font_config=self._fonts)
+                     for name in PRINT_STYLESHEETS]
+
+    def render(self, html: str, base_url: str) -> bytes:
+        document = self._weasyprint.HTML(string=html, base_url=base_url)
+        data: bytes = document.write_pdf(stylesheets=self._css, font_config=self._fonts,
+                                         pdf_variant="pdf/ua-1", pdf_tags=True, pdf_forms=True)
+        return data
+
+    def timed(self, html: str, base_url: str) -> dict[str, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.render(html, base_url)
+        return {"weasyprint_s": time.perf_counter() - wall,
+                "weasyprint_cpu_s": time.process_time() - cpu}
 
 
 # --- warm --------------------------------------------------------------------------------------
@@ -95,13 +148,18 @@ def warm(content: str, out: str, samples: int, html_dir: str) -> dict[str, Any]:
     pdf_init = time.perf_counter() - start
     handouts = _clinic_docs(project, "handout")[:samples]
     consents = _clinic_docs(project, "consent")[:samples]
+    reference = WeasyPrintAlone()
     for spec in (handouts[-1], consents[-1], handouts[-1], consents[-1]):  # warm-up, not timed
         renderer.render(spec)
+        reference.render(spy.html, spy.base_url)
+    tune_gc_after_warm_up()  # what the pool and worker children do once warm
     timed: dict[str, list[dict[str, Any]]] = {"handout": [], "consent": []}
     html_files = []
     for handout, consent in zip(handouts, consents, strict=True):
         for spec in (handout, consent):
-            timed[spec.key.kind].append(_time_document(renderer, spy, spec))
+            row = _time_document(renderer, spy, spec)
+            row.update(reference.timed(spy.html, spy.base_url))
+            timed[spec.key.kind].append(row)
             if spec.key.kind == "handout":
                 html_files.append(_write_print_html(Path(html_dir), spec, spy.html))
     return {
@@ -117,11 +175,12 @@ def warm(content: str, out: str, samples: int, html_dir: str) -> dict[str, Any]:
 
 
 def _time_document(renderer: DocumentRenderer, spy: PdfSpy, spec: DocumentSpec) -> dict[str, Any]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     artifacts = renderer.render(spec)
-    seconds = time.perf_counter() - start
+    seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
     pdf = next(a.data for a in artifacts if a.format == "pdf")
-    return {"document": spec.key.id, "s": seconds, "pdf_s": spy.seconds,
+    return {"document": spec.key.id, "s": seconds, "cpu_s": cpu_s, "pdf_s": spy.seconds,
+            "pdf_cpu_s": spy.cpu_s, "finish_cpu_s": spy.finish_cpu_s,
             "pages": pdf_pages(pdf), "bytes": len(pdf)}
 
 
@@ -131,6 +190,14 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     per_page = statistics.median(r["s"] / r["pages"] for r in rows) if pages else None
     return {"n": len(rows), "median_s": median, "min_s": min(r["s"] for r in rows),
             "max_s": max(r["s"] for r in rows),
+            "cpu_median_s": statistics.median(r["cpu_s"] for r in rows),
+            "weasyprint_cpu_median_s": statistics.median(r["weasyprint_cpu_s"] for r in rows),
+            "overhead": statistics.median(r["cpu_s"] / r["weasyprint_cpu_s"] for r in rows),
+            "split_cpu_median_s": {
+                "html_and_context": statistics.median(r["cpu_s"] - r["pdf_cpu_s"] for r in rows),
+                "weasyprint_write_pdf": statistics.median(r["pdf_cpu_s"] - r["finish_cpu_s"]
+                                                          for r in rows),
+                "finishing_pass": statistics.median(r["finish_cpu_s"] for r in rows)},
             "pdf_median_s": statistics.median(r["pdf_s"] for r in rows),
             "pages_median": statistics.median(pages) if pages else None,
             "ms_per_page": per_page * 1000 if per_page is not None else None,
