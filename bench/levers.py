@@ -230,8 +230,9 @@ def start_process() -> None:
 # --- baseline: alternating child processes, one per revision ----------------------------------
 
 
-def _child(root: Path, count: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(root)}
+def _child(root: Path, count: int, base_env: dict[str, str] | None = None
+           ) -> subprocess.Popen[str]:
+    env = {**(os.environ if base_env is None else base_env), "PYTHONPATH": str(root)}
     return subprocess.Popen([sys.executable, str(HERE), "probe", str(root), str(count)],
                             env=env, cwd=root, stdout=subprocess.PIPE, text=True)
 
@@ -245,20 +246,21 @@ def _result(child: subprocess.Popen[str]) -> dict[str, Any]:
 
 
 def run_baseline(base: Path, rounds: int, count: int, head: Path | None = None,
-                 together: bool = False) -> dict[str, Any]:
+                 together: bool = False, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Child processes, one per revision: one after the other (order swapped every round) or,
-    with `together`, both at once, so that both see the same load on a shared machine."""
+    with `together`, both at once, so that both see the same load on a shared machine; `env`
+    is the children's environment (default: this process's)."""
     roots = {"base": base.resolve(), "head": (head or HERE.parents[1]).resolve()}
     got: dict[str, list[dict[str, Any]]] = {"base": [], "head": []}
     for index in range(rounds):
         order = ("base", "head") if index % 2 == 0 else ("head", "base")
         if together:
-            children = {side: _child(roots[side], count) for side in order}
+            children = {side: _child(roots[side], count, env) for side in order}
             for side in order:
                 got[side].append(_result(children[side]))
         else:
             for side in order:
-                got[side].append(_result(_child(roots[side], count)))
+                got[side].append(_result(_child(roots[side], count, env)))
         for side in order:
             print(side, json.dumps({k: got[side][-1][k] for k in KINDS}), file=sys.stderr,
                   flush=True)

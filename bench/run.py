@@ -34,16 +34,22 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import synth  # noqa: E402
-from bench.services import Chromium, MeasuredRedis, MeasuredWorker, find_chromium  # noqa: E402
+from bench import baseline, peer, synth  # noqa: E402
+from bench import webhook_latency as webhook  # noqa: E402
+from bench.services import MeasuredRedis, MeasuredWorker, find_chromium  # noqa: E402
 
 RESULTS = REPO / "bench" / "results.json"
 SUMMARY = re.compile(r"built (\d+), unchanged (\d+), failed (\d+), removed (\d+)")
 FIGURES = (
-    "cold_warm_ratio", "parallel_speedup", "noop_rebuild", "one_change_rebuild",
-    "html_pages_per_s", "pdf_ms_per_page_handout", "pdf_ms_per_page_consent",
-    "memory_growth_mb", "peer_chromium_ratio", "queue_vs_inprocess", "queue_worker_rss_mb",
+    "overhead", "speedup_handout", "speedup_consent", "peer_chromium_ratio", "one_change_warm",
+    "queue_cpu", "webhook_p99_ms", "parallel_speedup", "noop_rebuild", "html_pages_per_s",
+    "memory_growth_mb", "pdf_ms_per_page_handout", "pdf_ms_per_page_consent",
+    "queue_worker_rss_mb",
 )
+QUEUE_FIGURES = ("one_change_warm", "queue_cpu", "queue_worker_rss_mb")
+QUEUE_TARGETS = {"one_change_warm": "<= clinic's share of PDF time + 0.01",
+                 "queue_cpu": "<= 1.05", "queue_worker_rss_mb": "report"}
+BASELINE = "f897949"  # the revision issue 14's speed-up is measured against
 
 
 @dataclass(frozen=True)
@@ -53,15 +59,17 @@ class Plan:
     quick: bool
     sizes: dict[str, int]
     samples: int  # documents timed per kind in the warm process
-    cold_runs: int  # fresh `weasyprint` processes timed
     memory: tuple[int, int]  # (renders, base)
     queue_renders: int  # worker RSS read after this many renders
     quiet_wait: float  # at most this many seconds waited for a quiet machine before a step
+    baseline: tuple[int, int]  # (rounds, documents per kind) of the speed-up probe
+    webhook_requests: int  # sent by the 8 webhook clients together
     repeat: int = 1  # rounds of full builds (and rebuilds); the fastest counts
+    baseline_revision: str | None = None  # None: the speed-up figures are not measured
 
 
-FULL = Plan(False, synth.FULL, 10, 3, (500, 10), 200, 60)
-QUICK = Plan(True, synth.QUICK, 4, 2, (50, 10), 50, 0)
+FULL = Plan(False, synth.FULL, 10, (500, 10), 200, 60, (6, 3), 1600, 1, BASELINE)
+QUICK = Plan(True, synth.QUICK, 4, (50, 10), 50, 0, (1, 1), 160)
 
 
 def log(message: str) -> None:
@@ -158,12 +166,17 @@ class BuildRun:
     unchanged: int
     service_cpu_s: float = 0.0
     """Of cpu_s: the queue worker's and redis-server's share (the rest is the CLI's)."""
+    parts: dict[str, float] = dataclasses.field(default_factory=dict)
+    """cpu_s by process: the CLI, the worker's parts, redis-server (queued builds)."""
 
     def as_dict(self) -> dict[str, Any]:
-        data = {"wall_s": self.wall_s, "cpu_s": self.cpu_s, "other_load": self.other_load,
-                "built": self.built, "unchanged": self.unchanged}
+        data: dict[str, Any] = {"wall_s": self.wall_s, "cpu_s": self.cpu_s,
+                                "other_load": self.other_load, "built": self.built,
+                                "unchanged": self.unchanged}
         if self.service_cpu_s:
             data["service_cpu_s"] = self.service_cpu_s
+        if self.parts:
+            data["cpu_s_by_process"] = self.parts
         return data
 
 
@@ -238,9 +251,17 @@ class QueueService:
     def cpu_s(self) -> float:
         return self.worker.cpu_s() + self.server.cpu_s()
 
+    def parts(self) -> dict[str, float]:
+        return {"worker": self.worker.cpu_s(), "redis": self.server.cpu_s()}
+
     def build(self, out: Path, *options: str) -> BuildRun:
-        return cli_build(self.content, out, "--queue", *options, env=self.env,
-                         extra_cpu=self.cpu_s)
+        before = self.parts()
+        run = cli_build(self.content, out, "--queue", *options, env=self.env,
+                        extra_cpu=self.cpu_s)
+        after = self.parts()
+        parts = {"cli": run.cpu_s - run.service_cpu_s,
+                 **{name: after[name] - before[name] for name in after}}
+        return dataclasses.replace(run, parts=parts)
 
     def reach_target(self, out: Path) -> None:
         while self.sampler.renders() < self.target:  # --quick: one build is too few renders
@@ -271,13 +292,16 @@ class Bench:
                                    "locations": len(self.tree.locations),
                                    "languages": self.tree.languages}
         warm = self.measure_warm()
-        self.measure_cold(warm)
+        self.measure_speedup()
         with self.queue_service() as queue:
             self.measure_builds(queue)
             self.measure_rebuilds(queue)
-        self.per_document_in_build()
         self.measure_memory()
-        self.measure_peer(warm)
+        self.quiet("peer")
+        log("peer: warm headless Chromium, tagged Page.printToPDF per handout")
+        self.figures["peer_chromium_ratio"] = peer.measure(
+            warm["html_files"], warm["handout"]["cpu_median_s"], self.folder / "chromium")
+        self.measure_webhook()
         self.results["figures"] = {name: self.figures[name] for name in FIGURES}
         self.results["summary"] = {name: [f["value"], f["target"], f["met"]]
                                    for name, f in self.results["figures"].items()}
@@ -306,6 +330,7 @@ class Bench:
             pages["per_s"], "pages/s", ">= 1000", pages["per_s"] >= 1000,
             pages=pages["count"], first_pass_per_s=pages["first_pass_per_s"],
             ms_per_page=1000 / pages["per_s"], other_load=warm["other_load"])
+        self.overhead_figure(warm)
         for kind in ("handout", "consent"):
             row = warm[kind]
             self.figures[f"pdf_ms_per_page_{kind}"] = figure(
@@ -314,53 +339,59 @@ class Bench:
                 documents_timed=row["n"], other_load=warm["other_load"])
         return warm
 
-    def measure_cold(self, warm: dict[str, Any]) -> None:
-        """The `weasyprint` command line, one fresh process per handout, on the same print HTML
-        and stylesheets that carepress uses, against carepress's warm per-handout time."""
-        log("cold: the weasyprint command line, one fresh process per handout")
-        command = weasyprint_command()
-        static = REPO / "templates" / "static"
-        files = warm["html_files"]
-        times, loads = [], []
-        for index, item in enumerate([files[0], *files[:self.plan.cold_runs]]):
-            if index:
-                self.quiet("cold")
-            with Meter() as meter:
-                subprocess.run([*command, "-s", str(static / "carepress.css"), "-s",
-                                str(static / "print.css"), "-u", item["base_url"], "--pdf-tags",
-                                item["html"], str(self.folder / "cold.pdf")],
-                               cwd=REPO, env=clean_env(), check=True, capture_output=True,
-                               timeout=600)
-            if index:  # the first run only primes the disk and fontconfig caches
-                times.append(meter.wall_s)
-                loads.append(meter.other_load)
-            log(f"  {'cold' if index else 'priming run'}: {meter.wall_s:.2f}s")
-        cold, hot = statistics.median(times), warm["handout"]["median_s"]
-        weasyprint_only = warm["handout"]["pdf_median_s"]
-        self.figures["cold_warm_ratio"] = figure(
-            cold / hot, "ratio", ">= 5", cold / hot >= 5, cold_s=cold, warm_s=hot,
-            # The ceiling: the ratio if carepress added nothing to WeasyPrint's own warm render
-            # (and that render does more than the command line's: PDF/UA, forms).
-            warm_weasyprint_s=weasyprint_only, ceiling=cold / weasyprint_only,
-            warm_s_needed=cold / 5,
-            cold_runs=times, other_load=max(loads), warm_other_load=warm["other_load"],
-            command=" ".join(Path(c).name for c in command),
-            warm_note="carepress DocumentRenderer.render of a handout (web HTML + print HTML + "
-                      "PDF) in a warm process, median of "
-                      f"{warm['handout']['n']} clinics")
+    def overhead_figure(self, warm: dict[str, Any]) -> None:
+        """carepress's warm CPU per PDF document ÷ WeasyPrint's own write_pdf of the same HTML
+        and stylesheets, both in the same warm process, document by document."""
+        rows = [r for kind in ("handout", "consent") for r in warm[kind]["rows"]]
+        value = statistics.median(r["cpu_s"] / r["weasyprint_cpu_s"] for r in rows)
+        self.figures["overhead"] = figure(
+            value, "ratio", "<= 1.05", value <= 1.05, documents=len(rows),
+            **{kind: {"carepress_cpu_s": warm[kind]["cpu_median_s"],
+                      "weasyprint_cpu_s": warm[kind]["weasyprint_cpu_median_s"],
+                      "ratio": warm[kind]["overhead"],
+                      "carepress_split_cpu_s": warm[kind]["split_cpu_median_s"]}
+               for kind in ("handout", "consent")},
+            other_load=warm["other_load"],
+            reference="weasyprint.HTML(string=the print HTML).write_pdf(stylesheets=the two "
+                      "print stylesheets parsed once, the same FontConfiguration, "
+                      "pdf_variant='pdf/ua-1', pdf_tags=True, pdf_forms=True); WeasyPrint's "
+                      "fetcher, compression and /ID",
+            carepress="DocumentRenderer.render: context, web and print HTML, write_pdf "
+                      "uncompressed, then the finishing pass (PDF/UA fixes, form fields, "
+                      "qpdf compression)")
 
-    def per_document_in_build(self) -> None:
-        """The other reading of "per-document time inside a warm build": the --jobs 2 full
-        build's wall time per PDF document (everything else it builds is cheap)."""
-        per_document = self.full["jobs2"].wall_s / self.pdf_documents()
-        cold = self.figures["cold_warm_ratio"]
-        cold["jobs2_build_s_per_pdf_document"] = _round(per_document)
-        cold["cold_vs_jobs2_build_per_document"] = _round(cold["cold_s"] / per_document)
+    def measure_speedup(self) -> None:
+        names = ("speedup_handout", "speedup_consent")
+        revision = self.plan.baseline_revision
+        if revision is None:
+            for name in names:
+                self.figures[name] = unavailable("ratio", ">= 1.3", "skipped: no --baseline")
+            return
+        rounds, docs = self.plan.baseline
+        log(f"speed-up: this tree against {revision}, {rounds} alternating rounds")
+        self.quiet("speed-up")
+        try:
+            self.figures.update(baseline.measure(revision, self.folder / "baseline", rounds,
+                                                 docs))
+        except (RuntimeError, subprocess.CalledProcessError) as exc:
+            for name in names:
+                self.figures[name] = unavailable("ratio", ">= 1.3", f"failed: {exc}")
 
-    def pdf_documents(self) -> int:
-        """Handouts and consent forms: what takes nearly all of a build's time."""
-        tree = self.tree
-        return 2 * len(tree.clinics) * len(tree.therapies) * len(tree.languages)
+    def measure_webhook(self) -> None:
+        """8 concurrent clients, a fifth of the deliveries duplicates, the workers rendering a
+        forced queued build throughout: the server's own p99 (its Server-Timing header)."""
+        self.quiet("webhook")
+        log(f"webhook: {self.plan.webhook_requests} signed deliveries from 8 clients, "
+            "workers busy")
+        target = "<= 25 (server's own p99)"
+        try:
+            data = webhook.run_clients(clients=8, duplicate_share=0.2,
+                                       requests=self.plan.webhook_requests)
+        except (FileNotFoundError, ImportError, TimeoutError) as exc:
+            self.figures["webhook_p99_ms"] = unavailable("ms", target, f"skipped: {exc}")
+            return
+        p99 = data["server_p99_ms"]
+        self.figures["webhook_p99_ms"] = figure(p99, "ms", target, p99 <= 25, **data)
 
     def build(self, out: str, *options: str) -> BuildRun:
         self.quiet(f"build {out} {' '.join(options)}")
@@ -400,17 +431,21 @@ class Bench:
             except (FileNotFoundError, ImportError, TimeoutError) as exc:
                 reason = f"skipped: {exc}"
                 log(f"queue {reason}")
-                self.figures["queue_vs_inprocess"] = unavailable("ratio", "<= 1.10", reason)
-                self.figures["queue_worker_rss_mb"] = unavailable("MB", "report", reason)
+                for name, unit in zip(QUEUE_FIGURES, ("ratio", "ratio", "MB"), strict=True):
+                    self.figures[name] = unavailable(unit, QUEUE_TARGETS[name], reason)
             yield queue
 
     def queue_figures(self, queue: QueueService, runs: dict[str, list[BuildRun]]) -> None:
-        queued = min(runs["queue"], key=lambda b: b.wall_s)
-        inprocess = min(runs["jobs2"], key=lambda b: b.wall_s)
-        ratio = queued.wall_s / inprocess.wall_s
-        self.figures["queue_vs_inprocess"] = figure(
-            ratio, "ratio", "<= 1.10", ratio <= 1.10, queued=queued.as_dict(),
-            inprocess_jobs2=inprocess.as_dict(),
+        """The queued full build's CPU (CLI, worker, Redis) against `--jobs 2`'s."""
+        queued = min(runs["queue"], key=lambda b: b.cpu_s)
+        inprocess = min(runs["jobs2"], key=lambda b: b.cpu_s)
+        ratio = queued.cpu_s / inprocess.cpu_s
+        extra = queued.cpu_s - inprocess.cpu_s
+        self.figures["queue_cpu"] = figure(
+            ratio, "ratio", QUEUE_TARGETS["queue_cpu"], ratio <= 1.05,
+            queued=queued.as_dict(), inprocess_jobs2=inprocess.as_dict(),
+            extra_cpu_s=extra, extra_cpu_ms_per_document=1000 * extra / queued.built,
+            wall_ratio=queued.wall_s / inprocess.wall_s,
             other_load=max(queued.other_load, inprocess.other_load), **queue.describe())
         rss = queue.sampler.result()
         self.figures["queue_worker_rss_mb"] = figure(
@@ -418,8 +453,7 @@ class Bench:
             **rss)
 
     def measure_rebuilds(self, queue: QueueService | None) -> None:
-        """No-op rebuilds, then one clinic's colour changed (a new colour each round): in
-        process (--jobs 2, the figure; --jobs 1) and on the already-warm queue workers."""
+        """No-op rebuilds (--jobs 2, the figure; --jobs 1), then one clinic's colour changed."""
         log("rebuilds: nothing changed, then one clinic's colour")
         full1, full2 = self.full["jobs1"], self.full["jobs2"]
         noop2 = min((self.build("out-2-0", "--jobs", "2") for _ in range(self.plan.repeat)),
@@ -430,41 +464,39 @@ class Bench:
             jobs2=noop2.as_dict(), jobs1=noop1.as_dict(),
             jobs1_ratio=noop1.wall_s / full1.wall_s, full_build_s=full2.wall_s,
             other_load=max(noop2.other_load, full2.other_load))
+        if queue is not None and "queue" in self.full:
+            self.measure_one_change(queue)
+
+    def clinic_share_of_pdf_time(self) -> float:
+        """Every synthetic clinic has the same documents (a handout and a consent per therapy
+        and language) at the same warm cost, so its share of the PDF render time is
+        1 / clinics."""
+        return 1 / len(self.tree.clinics)
+
+    def measure_one_change(self, queue: QueueService) -> None:
+        """One clinic's colour changed (a new colour each round): `build --queue` on the warm
+        workers ÷ the full queued build; `--jobs 2` in process beside it."""
         clinic = self.tree.clinics[0]
-        changes: dict[str, list[BuildRun]] = {"jobs2": [], "jobs1": [], "queue": []}
-        colours = []
+        queued, inprocess, colours = [], [], []
         for _ in range(self.plan.repeat):
             colours.append("{} -> {}".format(*synth.change_colour(self.tree, clinic)))
-            changes["jobs2"].append(self.build("out-2-0", "--jobs", "2"))
-            changes["jobs1"].append(self.build("out-1-0", "--jobs", "1"))
-            if queue is not None:
-                self.quiet("build --queue")
-                changes["queue"].append(queue.build(self.folder / "out-q-0"))
-        change2, change1 = (min(changes[k], key=lambda b: b.wall_s) for k in ("jobs2", "jobs1"))
-        queued: dict[str, Any] = {}
-        if changes["queue"] and "queue" in self.full:
-            best = min(changes["queue"], key=lambda b: b.wall_s)
-            queued = {"queue": best.as_dict(),
-                      "queue_ratio": best.wall_s / self.full["queue"].wall_s,
-                      "queue_note": "build --queue on workers already warm (WeasyPrint "
-                                    "imported, fonts loaded), against the full queued build"}
-        documents = 2 * len(self.tree.therapies) * len(self.tree.languages)
-        share = documents / full2.built
-        ratio = change2.wall_s / full2.wall_s
-        # The floor: the no-op rebuild plus the clinic's documents rendered by already-warm
-        # processes on both cores (--jobs 2), with no other cost.
-        warm = self.results["warm"]
-        renders = documents / 2 * (warm["handout"]["median_s"] + warm["consent"]["median_s"])
-        floor_s = noop2.wall_s + renders / 2  # --jobs 2
-        self.figures["one_change_rebuild"] = figure(
-            ratio, "ratio", f"<= {share + 0.02:.4f} (clinic's share {share:.4f} + 0.02)",
-            ratio <= share + 0.02, clinic=clinic, colours=colours,
-            clinic_documents=documents, documents=full2.built, share=share,
-            share_of_pdf_documents=documents / self.pdf_documents(),
-            floor_s=floor_s, floor=floor_s / full2.wall_s,
-            jobs2=change2.as_dict(), jobs1=change1.as_dict(),
-            jobs1_ratio=change1.wall_s / full1.wall_s, full_build_s=full2.wall_s,
-            other_load=max(change2.other_load, full2.other_load), **queued)
+            self.quiet("build --queue")
+            queued.append(queue.build(self.folder / "out-q-0"))
+            inprocess.append(self.build("out-2-0", "--jobs", "2"))
+        best, local = (min(runs, key=lambda b: b.wall_s) for runs in (queued, inprocess))
+        share = self.clinic_share_of_pdf_time()
+        full = self.full["queue"]
+        ratio = best.wall_s / full.wall_s
+        self.figures["one_change_warm"] = figure(
+            ratio, "ratio", f"<= {share + 0.01:.4f} (clinic's share of PDF time "
+            f"{share:.4f} + 0.01)", ratio <= share + 0.01, clinic=clinic, colours=colours,
+            share=share, queue=best.as_dict(), full_queue=full.as_dict(),
+            jobs2_ratio=local.wall_s / self.full["jobs2"].wall_s, jobs2=local.as_dict(),
+            fixed_cost_s=best.wall_s - share * full.wall_s,
+            other_load=max(best.other_load, full.other_load),
+            note="build --queue on workers already warm (WeasyPrint imported, fonts loaded); "
+                 "fixed_cost_s: what the rebuild took beyond the clinic's share of the full "
+                 "queued build")
 
     def measure_memory(self) -> None:
         renders, base = self.plan.memory
@@ -473,58 +505,6 @@ class Bench:
                      renders=renders, base=base)
         self.figures["memory_growth_mb"] = figure(
             data["growth_mb"], "MB", "<= 50", data["growth_mb"] <= 50, **data)
-
-    def measure_peer(self, warm: dict[str, Any]) -> None:
-        unit, target = "ratio", "report"
-        binary = find_chromium()
-        if binary is None:
-            self.figures["peer_chromium_ratio"] = unavailable(
-                unit, target, "skipped: Chromium is not installed (apt-get install -y chromium)")
-            return
-        try:
-            with Chromium(binary, self.folder / "chromium") as browser:
-                data = self._print_with_chromium(browser, warm)
-        except ImportError as exc:
-            self.figures["peer_chromium_ratio"] = unavailable(
-                unit, target, f"skipped: {exc} (pip install -e '.[dev]' installs websocket-client)")
-            return
-        except Exception as exc:  # an optional peer, not carepress: report why, go on
-            reason = f"failed: {type(exc).__name__}: {exc}"
-            log(f"peer {reason}")
-            self.figures["peer_chromium_ratio"] = unavailable(unit, target, reason)
-            return
-        hot = warm["handout"]["median_s"]
-        self.figures["peer_chromium_ratio"] = figure(
-            data["median_s"] / hot, unit, target, None, chromium_s=data["median_s"],
-            carepress_warm_s=hot, **data,
-            note="ratio > 1: Chromium is slower per document than carepress; Chromium ignores "
-                 "the running footer (GCPM) and PDF tags, so its output is not the same PDF")
-
-    def _print_with_chromium(self, browser: Chromium, warm: dict[str, Any]) -> dict[str, Any]:
-        log("peer: warm headless Chromium, Page.printToPDF per handout")
-        urls = [Path(f["linked_html"]).as_uri() for f in warm["html_files"]]
-        for url in urls[:2]:  # warm-up
-            browser.print_pdf(url)
-        times, pages = [], []
-        for url in urls:
-            start = time.perf_counter()
-            pdf = browser.print_pdf(url)
-            times.append(time.perf_counter() - start)
-            pages.append(_count_pages(pdf))
-        return {"median_s": statistics.median(times), "documents": len(times),
-                "pages_median": statistics.median(p for p in pages if p) if any(pages) else None,
-                "version": browser.version()}
-
-
-def _count_pages(pdf: bytes) -> int | None:
-    try:
-        import io
-
-        from pypdf import PdfReader
-    except ImportError:
-        return None
-    return len(PdfReader(io.BytesIO(pdf)).pages)
-
 
 class RssSampler:
     """Polls the worker during the queued build; keeps the pool's RSS at the first sample where
@@ -576,11 +556,6 @@ def render_count(client: Any) -> int:
     return sum(int(v) for v in client.mget(keys) if v is not None) if keys else 0
 
 
-def weasyprint_command() -> list[str]:
-    script = Path(sys.executable).parent / "weasyprint"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "weasyprint"]
-
-
 def machine() -> dict[str, Any]:
     from importlib import metadata
 
@@ -618,6 +593,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet-wait", type=float, metavar="S",
                         help="wait at most S seconds for a quiet machine before each timed "
                              "step [full: 60, quick: 0]")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="measure the speed-up against this git revision, checked out as a "
+                             f"temporary worktree [full: {BASELINE}, quick: not measured]")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
     if args.profile:
@@ -626,6 +604,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = dataclasses.replace(QUICK if args.quick else FULL, repeat=max(1, args.repeat))
     if args.quiet_wait is not None:
         plan = dataclasses.replace(plan, quiet_wait=args.quiet_wait)
+    if args.baseline is not None:
+        plan = dataclasses.replace(plan, baseline_revision=args.baseline)
     folder = Path(tempfile.mkdtemp(prefix="carepress-bench-"))
     log(f"{'quick' if plan.quick else 'full'} run in {folder}")
     try:

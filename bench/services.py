@@ -91,7 +91,7 @@ def find_chromium() -> str | None:
 
 
 class Chromium:
-    """A warm headless Chromium; print(url) returns the PDF bytes of Page.printToPDF."""
+    """A warm headless Chromium; print_pdf(url) returns the bytes of a tagged Page.printToPDF."""
 
     def __init__(self, binary: str, profile: Path) -> None:
         import websocket  # websocket-client: the [dev] extra
@@ -163,6 +163,19 @@ class Chromium:
                 self._events.append(message)
         self._events.clear()
 
+    def cpu_s(self) -> float:
+        """CPU seconds of every process of this Chromium (browser, renderers, utilities: its
+        session), with the exited children they have reaped."""
+        if self.process is None:
+            return 0.0
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[3]) == self.process.pid:  # the session Popen started
+                    ticks += sum(int(f) for f in fields[11:15])
+        return ticks / CLOCK_TICKS
+
     def print_pdf(self, url: str) -> bytes:
         """Load the page (fonts included), then print it with the page size its CSS asks for."""
         self._events.clear()
@@ -170,7 +183,8 @@ class Chromium:
         self._wait_event("Page.loadEventFired")
         self.call("Runtime.evaluate", expression="document.fonts.ready.then(() => true)",
                   awaitPromise=True)
-        result = self.call("Page.printToPDF", printBackground=True, preferCSSPageSize=True)
+        result = self.call("Page.printToPDF", printBackground=True, preferCSSPageSize=True,
+                           generateTaggedPDF=True)
         return base64.b64decode(result["data"])
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -15,17 +15,22 @@ import pytest
 from tests.conftest import REPO
 
 FIGURES = {
-    "cold_warm_ratio", "parallel_speedup", "noop_rebuild", "one_change_rebuild",
-    "html_pages_per_s", "pdf_ms_per_page_handout", "pdf_ms_per_page_consent",
-    "memory_growth_mb", "peer_chromium_ratio", "queue_vs_inprocess", "queue_worker_rss_mb",
+    "overhead", "speedup_handout", "speedup_consent", "peer_chromium_ratio", "one_change_warm",
+    "queue_cpu", "webhook_p99_ms", "parallel_speedup", "noop_rebuild", "html_pages_per_s",
+    "memory_growth_mb", "pdf_ms_per_page_handout", "pdf_ms_per_page_consent",
+    "queue_worker_rss_mb",
 }
+OPTIONAL = {"peer_chromium_ratio", "one_change_warm", "queue_cpu", "webhook_p99_ms",
+            "queue_worker_rss_mb"}
+"""Figures that need Chromium or Redis; the rest must always have a value."""
 
 
 @pytest.mark.slow
 def test_quick_benchmark_ends_with_one_json_line_of_every_figure(tmp_path: Path) -> None:
     output = tmp_path / "results.json"
     result = subprocess.run(
-        [sys.executable, "bench/run.py", "--quick", "--output", str(output)],
+        [sys.executable, "bench/run.py", "--quick", "--baseline", "HEAD", "--output",
+         str(output)],
         cwd=REPO, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-4000:]
     last = result.stdout.strip().splitlines()[-1]
@@ -39,9 +44,12 @@ def test_quick_benchmark_ends_with_one_json_line_of_every_figure(tmp_path: Path)
             assert item["met"] is None and item["reason"], name
         else:
             assert isinstance(item["value"], int | float), name
-    # builds and in-process figures need neither Chromium nor Redis
-    for name in FIGURES - {"peer_chromium_ratio", "queue_vs_inprocess", "queue_worker_rss_mb"}:
+    for name in FIGURES - OPTIONAL:  # builds, in-process probes and the baseline worktree
         assert data["figures"][name]["value"] is not None, name
+    speedup = data["figures"]["speedup_handout"]
+    assert speedup["same_documents"] and speedup["cpu_s_base"] > 0, speedup
+    overhead = data["figures"]["overhead"]
+    assert overhead["handout"]["weasyprint_cpu_s"] > 0, overhead
     assert json.loads(output.read_text()) == data
 
 
