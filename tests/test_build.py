@@ -27,6 +27,7 @@ from tests.conftest import (
     snapshot,
     use_logo,
 )
+from tests.services import children, wait_for
 
 MANIFEST_FIELDS = {"path", "kind", "format", "clinic", "therapy", "location", "lang", "sha256",
                    "inputs", "version", "document"}
@@ -190,7 +191,16 @@ def test_template_syntax_error_is_caught_before_rendering(tmp_path, content):
 
 
 @pytest.mark.slow
-def test_killed_build_leaves_previous_output_and_next_build_cleans_up(content, tmp_path):
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit may wait for a reaper that never comes)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_killed_build_leaves_previous_output_and_next_build_cleans_up(content, tmp_path, jobs):
     out = tmp_path / "out"
     run_build(content, out)
     before = snapshot(out)
@@ -198,7 +208,8 @@ def test_killed_build_leaves_previous_output_and_next_build_cleans_up(content, t
         set_colour(content, clinic, "#224466")
     build = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "build", "--content", str(content), "--out", str(out),
-         "--quiet"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--jobs", jobs, "--quiet"], cwd=REPO, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
     staging = out / STAGING
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and build.poll() is None:
@@ -206,8 +217,13 @@ def test_killed_build_leaves_previous_output_and_next_build_cleans_up(content, t
             break
         time.sleep(0.005)
     assert build.poll() is None, "build finished before it could be killed"
+    renderers = children(build.pid)
+    assert len(renderers) == (2 if jobs == "2" else 0), renderers
     os.kill(build.pid, signal.SIGKILL)
     build.wait()
+    # Its render processes go with it: they would hold the build lock for good.
+    wait_for(lambda: not any(map(_running, renderers)), 10,
+             "the killed build's render processes to end")
     after = snapshot(out)
     leftovers = {p for p in after if p not in before}
     assert all(p.startswith(STAGING) for p in leftovers)

@@ -6,7 +6,11 @@ not import Celery), so a front-end that offers the queue passes in how to reach 
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Protocol
@@ -59,11 +63,23 @@ _renderer: DocumentRenderer | None = None
 _project: Project | None = None
 
 
-def _init() -> None:
+def _init(parent: int) -> None:
     global _renderer
+    _die_with(parent)
     assert _project is not None, "pool started without a project"
     _renderer = DocumentRenderer(_project)
     tune_gc_after_warm_up()  # the inherited project is what this child holds for good
+
+
+def _die_with(parent: int) -> None:
+    """A killed build must not leave its render processes behind: they hold its lock (the
+    open file is inherited with the fork) and would keep every later build out."""
+    if sys.platform != "linux":
+        return
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the build died before the request took effect
+        os._exit(1)
 
 
 def _run(job: Job) -> JobResult:
@@ -85,7 +101,7 @@ def pool_runner(project: Project, jobs: int) -> Runner:
         # fork is safe: the parent never imports WeasyPrint, each child does after the fork.
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(min(jobs, len(batch)), mp_context=context,
-                                 initializer=_init) as pool:
+                                 initializer=_init, initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(_run, job): job for job in ordered}
             for future in as_completed(futures):
                 try:
