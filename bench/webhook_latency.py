@@ -35,7 +35,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -251,44 +251,47 @@ class Running(NamedTuple):
     """The forced build keeping the workers rendering; still running = still busy."""
 
 
+def stopped(forced: subprocess.Popen[str]) -> None:
+    forced.kill()
+    forced.communicate()
+
+
 @contextmanager
 def services(busy_workers: bool = True, worker_nice: int = 10) -> Iterator[Running]:
     """Redis, a 2-process worker (rendering a forced build of the busy tree when `busy_workers`)
-    and `carepress serve`, all private and on loopback; stopped on leaving."""
-    with tempfile.TemporaryDirectory(prefix="carepress-bench-") as scratch:
+    and `carepress serve`, all private and on loopback; all stopped on leaving, each even if
+    stopping another failed (a worker left behind would load every later measurement)."""
+    with tempfile.TemporaryDirectory(prefix="carepress-bench-") as scratch, ExitStack() as stack:
         tmp = Path(scratch)
         redis = RedisServer(tmp)
         redis.start()
+        stack.callback(redis.stop)
         content = tmp / "content"
         shutil.copytree(CONTENT, content)
-        queue = f"bench-{uuid.uuid4().hex[:8]}"
         secret = "whsec_" + base64.b64encode(KEY).decode()
-        env = service_env(redis.url, content, queue, CAREPRESS_OUT_DIR=str(tmp / "out"),
+        env = service_env(redis.url, content, f"bench-{uuid.uuid4().hex[:8]}",
+                          CAREPRESS_OUT_DIR=str(tmp / "out"),
                           CAREPRESS_STATE_DIR=str(tmp / "state"),
                           CAREPRESS_WEBHOOK_SECRETS=secret,
                           # Hundreds of accepted changes are still being written at the end:
                           # no need to wait out the step in progress, the scratch goes anyway.
                           CAREPRESS_STOP_TIMEOUT="2")
         worker = Worker(env, tmp / "worker.log", concurrency=2)
+        stack.callback(worker.stop)
         # Workers are batch jobs: on a shared host they run below the API's priority (a
         # Celery worker and its pool are one process group).
         os.setpriority(os.PRIO_PGRP, worker.process.pid, worker_nice)
         busy_env = {**env, "CAREPRESS_CONTENT_DIR": str(busy_content(tmp))}
         forced = cli(busy_env if busy_workers else {**busy_env, "CAREPRESS_BROKER_URL": "x"},
                      "build", "--queue", "--force", "--quiet", "--out", str(tmp / "busy-out"))
+        stack.callback(stopped, forced)
         server, url = serve(env, tmp / "server.log")
-        try:
-            if busy_workers:
-                wait_for(lambda: "] received" in (tmp / "worker.log").read_text(), 60,
-                         "the workers to start rendering")
-            city = yaml.safe_load((content / "locations" / "naperville.yaml").read_text())
-            yield Running(url, city, forced)
-        finally:
-            stop_group(server)  # the server and the core process it started
-            forced.kill()
-            forced.communicate()
-            worker.stop()
-            redis.stop()
+        stack.callback(stop_group, server)  # the server and the core process it started
+        if busy_workers:
+            wait_for(lambda: "] received" in (tmp / "worker.log").read_text(), 60,
+                     "the workers to start rendering")
+        city = yaml.safe_load((content / "locations" / "naperville.yaml").read_text())
+        yield Running(url, city, forced)
 
 
 def run(rate: int, seconds: float, busy_workers: bool = True,
