@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from api import clinics, webhooks
 from api.models import Health
 from api.state import AppState, make_state
+from api.timing import ServerTiming
 from generator import __version__
 from generator.errors import ContentError
 from generator.settings import Settings
@@ -51,6 +52,8 @@ def create_app(settings: Settings) -> FastAPI:
                       tags=["health"], responses={503: {"model": Health}})
     app.add_exception_handler(clinics.Unauthorized, _unauthorized)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    # Outermost of the app's middleware (only Starlette's last-resort 500 handler is outside).
+    app.add_middleware(ServerTiming)
     return app
 
 

@@ -27,6 +27,7 @@ from generator.content.translations import localize
 from generator.content.tree import ContentTree, EntryRef
 from generator.errors import ContentError, Problem
 from generator.i18n import SOURCE_LANGUAGE
+from generator.plan.documents import DocumentSpec, plan_documents
 from generator.plan.graph import Impact, change_impact
 from generator.publish import governance
 from generator.settings import Settings
@@ -93,6 +94,7 @@ class ContentView:
         self._writing = False
         self._overlays = Overlays()
         self._checked = 0.0
+        self._planned: tuple[ContentTree, list[DocumentSpec]] | None = None
 
     def tree(self) -> ContentTree:
         """The published tree; raises ContentError if the files on disk are invalid."""
@@ -113,13 +115,21 @@ class ContentView:
             if refusals:
                 raise ChangeRefused(refusals)
             try:
-                impact = change_impact(old, new, change.kind, change.id)
+                impact = change_impact(old, new, change.kind, change.id, self._plan)
             except Exception as exc:  # refused here, not left pending to fail every build
                 raise ChangeRefused([Problem(_shown(change), "", "cannot be planned "
                                              f"({type(exc).__name__}: {exc})")]) from exc
             self._expected = new
             self._pending.append((batch, change))
         return impact
+
+    def _plan(self, tree: ContentTree) -> list[DocumentSpec]:
+        """The tree's plan, remembered for the last tree planned: a change's tree after is the
+        next change's tree before, so each webhook plans once, not twice (a millisecond of
+        CPU on the event loop). Trees are never changed in place (apply_change copies)."""
+        if self._planned is None or self._planned[0] is not tree:
+            self._planned = (tree, plan_documents(tree))
+        return self._planned[1]
 
     def writing(self) -> None:
         """The pipeline is about to write: its own writes are not edits by hand."""

@@ -131,6 +131,28 @@ def test_a_revert_accepted_while_the_first_change_waits_is_not_dropped(content, 
     assert view.accept("b3", reverted) is None
 
 
+def test_changes_accepted_in_a_row_have_the_impact_of_each_alone(content, tmp_path):
+    """The view plans each tree once and reuses it as the next change's tree before: the
+    impacts must be those of planning both trees afresh."""
+    from api.content import ContentView, Overlays, apply_change
+    from generator.plan.graph import change_impact
+
+    view = ContentView(Settings(content_dir=content, state_dir=tmp_path / "state"))
+    tree = view.tree()
+    city = yaml.safe_load((content / "locations" / "orland-park.yaml").read_text())
+    clinic = yaml.safe_load((content / "clinics" / "prairie-mind.yaml").read_text())
+    changes = [Change("location", "orland-park", {**city, "name": "Orland Park Village"}),
+               Change("clinic", "prairie-mind", {**clinic, "name": "Prairie Mind Two"}),
+               Change("location", "orland-park", None),
+               Change("location", "orland-park", city)]
+    for n, change in enumerate(changes):
+        after = apply_change(tree, change, Overlays())
+        expected = change_impact(tree, after, change.kind, change.id)
+        assert expected.render or expected.remove
+        assert view.accept(f"b{n}", change) == expected, change
+        tree = after
+
+
 # --- the real server ---------------------------------------------------------------------------
 
 

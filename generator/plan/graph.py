@@ -9,7 +9,7 @@ as the stale ones.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -59,13 +59,15 @@ class Impact:
     """Documents the change removes from the plan (their files are deleted)."""
 
 
-def change_impact(old: ContentTree, new: ContentTree, kind: str, entry_id: str) -> Impact:
+def change_impact(old: ContentTree, new: ContentTree, kind: str, entry_id: str,
+                  plan: Callable[[ContentTree], list[DocumentSpec]] = plan_documents) -> Impact:
     """The documents that depend on entry `kind:entry_id`, comparing the tree before and after.
 
     Besides the entry's own dependents this counts documents the change adds or reshapes (a
-    clinic that starts serving a city adds its page, and the state page then links to it)."""
-    old_specs = {s.key.id: s for s in plan_documents(old)}
-    new_specs = plan_documents(new)
+    clinic that starts serving a city adds its page, and the state page then links to it).
+    `plan` is plan_documents, or one that remembers a tree's plan (api.content.ContentView)."""
+    old_specs = {s.key.id: s for s in plan(old)}
+    new_specs = plan(new)
     render = set(_dependents_across_languages(old, new, new_specs, kind, entry_id))
     english = changed_fields(_entry(old, EntryRef(kind, entry_id)),
                              _entry(new, EntryRef(kind, entry_id)))
