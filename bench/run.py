@@ -371,8 +371,8 @@ class Bench:
         log(f"speed-up: this tree against {revision}, {rounds} alternating rounds")
         self.quiet("speed-up")
         try:
-            self.figures.update(baseline.measure(revision, self.folder / "baseline", rounds,
-                                                 docs))
+            measured = baseline.measure(revision, self.folder / "baseline", rounds, docs)
+            self.figures.update({name: _round(data) for name, data in measured.items()})
         except (RuntimeError, subprocess.CalledProcessError) as exc:
             for name in names:
                 self.figures[name] = unavailable("ratio", ">= 1.3", f"failed: {exc}")
