@@ -72,8 +72,16 @@ class MeasuredWorker(Worker):
 
     def cpu_s(self) -> float:
         """CPU seconds of the worker and of its pool children, live or recycled."""
-        ticks = proc_cpu_ticks(self.pid, reaped=True) + sum(map(proc_cpu_ticks, self.pool()))
-        return ticks / CLOCK_TICKS
+        return sum(self.cpu_breakdown().values())
+
+    def cpu_breakdown(self) -> dict[str, float]:
+        """CPU seconds by part: `main`, the worker's own process (consumer, timers, the
+        liveness thread), and `pool`, its pool children, live or recycled (a reaped child's
+        CPU is in the main process's children's times)."""
+        main = proc_cpu_ticks(self.pid)
+        reaped = proc_cpu_ticks(self.pid, reaped=True) - main
+        pool = reaped + sum(proc_cpu_ticks(p, reaped=True) for p in self.pool())
+        return {"main": main / CLOCK_TICKS, "pool": pool / CLOCK_TICKS}
 
     def pool_rss_mb(self) -> list[float]:
         return [r for r in (proc_rss_mb(p) for p in self.pool()) if r is not None]

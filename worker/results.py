@@ -28,7 +28,7 @@ class TaskState:
 
 
 def read(app: Celery, ids: list[str]) -> dict[str, TaskState]:
-    """The state of every task in one round trip (polled ten times a second by a follower)."""
+    """The state of every task in one round trip (polled four times a second by a follower)."""
     if not ids:
         return {}
     backend: Any = app.backend
