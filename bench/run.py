@@ -252,7 +252,9 @@ class QueueService:
         return self.worker.cpu_s() + self.server.cpu_s()
 
     def parts(self) -> dict[str, float]:
-        return {"worker": self.worker.cpu_s(), "redis": self.server.cpu_s()}
+        worker = self.worker.cpu_breakdown()
+        return {"worker_main": worker["main"], "worker_pool": worker["pool"],
+                "redis": self.server.cpu_s()}
 
     def build(self, out: Path, *options: str) -> BuildRun:
         before = self.parts()
