@@ -1,11 +1,12 @@
-"""carepress benchmark: `python bench/run.py [--quick] [--repeat N] [--output FILE]`, or
-`python bench/run.py --profile FILE` for a cProfile of one warm handout render.
+"""carepress benchmark: `python bench/run.py [--quick] [--repeat N] [--baseline REV]
+[--output FILE]`, or `python bench/run.py --profile FILE` for a cProfile of one warm handout.
 
 Generates a synthetic content tree (40 clinics, 2 therapies, 60 locations, English and Spanish;
---quick a tenth) in a temporary folder, measures every figure side by side in one run, writes
+--quick a tenth) in a temporary folder, measures every figure side by side in one run (the
+speed-up against REV, f897949 in a full run, from a temporary worktree of it), writes
 bench/results.json and prints the same JSON as the last line of standard output. Progress goes
 to standard error. Ratios are the targets (the machine is shared and noisy); absolute times are
-reported too.
+reported too. bench/README.md says how each figure is measured.
 """
 
 from __future__ import annotations
