@@ -6,6 +6,7 @@ the `phonenumbers` package), so nothing about one country is written here.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -17,6 +18,9 @@ from generator.errors import RenderError
 _TAG = re.compile(r"(<[^>]+>)")
 
 
+# Each clinic's number is on every page near it: parsed once (libphonenumber's parse was a
+# sixth of a location page's context). A number that fails raises again every time.
+@functools.lru_cache(maxsize=4096)
 def e164(phone: str, country: str) -> str:
     """The number in E.164 (`+17085550142`); a short number (911) as it is dialled."""
     digits = re.sub(r"\D", "", phone)

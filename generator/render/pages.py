@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -139,8 +140,17 @@ def _card(tree: ContentTree, cid: str, key: DocumentKey, own_path: str,
 
 def _hours(rows: list[OpeningHours], lang: str) -> list[dict[str, str]]:
     """One line per row of the clinic's hours, then the days it is closed, in `lang`."""
+    key = tuple((tuple(row.days), row.opens, row.closes) for row in rows)
+    return [dict(line) for line in _hour_lines(key, lang)]
+
+
+# A clinic's card is on every page near it: its hours are worded once per language, not once
+# a page (Babel's time formatting was a third of a location page's context).
+@functools.lru_cache(maxsize=4096)
+def _hour_lines(rows: tuple[tuple[tuple[str, ...], str, str], ...],
+                lang: str) -> tuple[dict[str, str], ...]:
     if not rows:
-        return []
+        return ()
     names = get_day_names("wide", locale=lang)
     gettext = translations(lang).gettext
 
@@ -160,12 +170,12 @@ def _hours(rows: list[OpeningHours], lang: str) -> list[dict[str, str]]:
     def clock(value: str) -> str:
         return str(format_time(dt.time.fromisoformat(value), "short", locale=lang))
 
-    lines = [{"days": days(list(row.days)), "time": f"{clock(row.opens)} – {clock(row.closes)}"}
-             for row in rows]
-    closed = [d for d in WEEK if not any(d in row.days for row in rows)]
+    lines = [{"days": days(list(selected)), "time": f"{clock(opens)} – {clock(closes)}"}
+             for selected, opens, closes in rows]
+    closed = [d for d in WEEK if not any(d in row[0] for row in rows)]
     if closed:
         lines.append({"days": days(closed), "time": gettext("Closed")})
-    return lines
+    return tuple(lines)
 
 
 
