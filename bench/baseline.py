@@ -20,7 +20,7 @@ CHECKS = ("the accessibility and layout checks are the test suite's (tests/test_
 
 
 def therapies(root: Path) -> set[str]:
-    """Therapy ids of a tree's demo content (ketamine.yaml, not its ketamine.es.yaml)."""
+    """Therapy ids of a tree's demo content (<id>.yaml, not its translations <id>.<lang>.yaml)."""
     return {p.stem for p in (root / "content" / "therapies").glob("*.yaml") if "." not in p.stem}
 
 
