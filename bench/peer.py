@@ -50,14 +50,14 @@ def _print_all(browser: Chromium, urls: list[str]) -> dict[str, Any]:
         pdf = browser.print_pdf(url)
         cpu.append(browser.cpu_s() - cpu0)
         wall.append(time.perf_counter() - wall0)
-        pages.append(_count_pages(pdf))
+        pages.append(_pages_and_tagged(pdf))
     return {"cpu_s_median": statistics.median(cpu), "wall_s_median": statistics.median(wall),
             "documents": len(urls), "tagged": all(p[1] for p in pages),
             "pages_median": statistics.median(p[0] for p in pages),
             "version": browser.version()}
 
 
-def _count_pages(pdf: bytes) -> tuple[int, bool]:
+def _pages_and_tagged(pdf: bytes) -> tuple[int, bool]:
     """Pages, and whether the PDF says it is tagged (/MarkInfo /Marked and a structure tree)."""
     from pypdf import PdfReader
 

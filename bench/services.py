@@ -42,6 +42,16 @@ def proc_cpu_ticks(pid: int, reaped: bool = False) -> int:
     return ticks + int(fields[13]) + int(fields[14]) if reaped else ticks
 
 
+def session(sid: int) -> list[int]:
+    """The processes of a session (field 6 of /proc/PID/stat)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[3]) == sid:
+                found.append(int(stat.parent.name))
+    return found
+
+
 class MeasuredRedis(RedisServer):
     """The tests' redis-server, with the CPU it has used."""
 
@@ -176,13 +186,8 @@ class Chromium:
         session), with the exited children they have reaped."""
         if self.process is None:
             return 0.0
-        ticks = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[3]) == self.process.pid:  # the session Popen started
-                    ticks += sum(int(f) for f in fields[11:15])
-        return ticks / CLOCK_TICKS
+        members = session(self.process.pid)  # start_new_session: its id is the browser's pid
+        return sum(proc_cpu_ticks(pid, reaped=True) for pid in members) / CLOCK_TICKS
 
     def print_pdf(self, url: str) -> bytes:
         """Load the page (fonts included), then print it with the page size its CSS asks for."""

@@ -57,6 +57,30 @@ def children(pid: int) -> list[int]:
     return sorted(set(found))
 
 
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit may wait for a reaper that never comes)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def forked_children(pid: int) -> list[int]:
+    """Children that are forks of the process (its own command line), such as a render pool's
+    workers; not the programs it runs (the linker ctypes calls to find WeasyPrint's
+    libraries)."""
+    try:
+        own = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    found = []
+    for child in children(pid):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{child}/cmdline").read_bytes() == own:
+                found.append(child)
+    return found
+
+
 def service_env(redis_url: str, content: Path, queue: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPRESS_")}
     env.update({

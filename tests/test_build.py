@@ -27,7 +27,7 @@ from tests.conftest import (
     snapshot,
     use_logo,
 )
-from tests.services import children, wait_for
+from tests.services import forked_children, running, wait_for
 
 MANIFEST_FIELDS = {"path", "kind", "format", "clinic", "therapy", "location", "lang", "sha256",
                    "inputs", "version", "document"}
@@ -191,14 +191,6 @@ def test_template_syntax_error_is_caught_before_rendering(tmp_path, content):
 
 
 @pytest.mark.slow
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (an orphan's exit may wait for a reaper that never comes)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_killed_build_leaves_previous_output_and_next_build_cleans_up(content, tmp_path, jobs):
     out = tmp_path / "out"
@@ -217,12 +209,12 @@ def test_killed_build_leaves_previous_output_and_next_build_cleans_up(content, t
             break
         time.sleep(0.005)
     assert build.poll() is None, "build finished before it could be killed"
-    renderers = children(build.pid)
+    renderers = forked_children(build.pid)
     assert len(renderers) == (2 if jobs == "2" else 0), renderers
     os.kill(build.pid, signal.SIGKILL)
     build.wait()
     # Its render processes go with it: they would hold the build lock for good.
-    wait_for(lambda: not any(map(_running, renderers)), 10,
+    wait_for(lambda: not any(map(running, renderers)), 10,
              "the killed build's render processes to end")
     after = snapshot(out)
     leftovers = {p for p in after if p not in before}

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, run_cli, snapshot
-from tests.services import children
+from tests.services import forked_children
 
 pytestmark = pytest.mark.slow  # each test starts the CLI in a fresh process
 
@@ -105,9 +105,8 @@ def test_site_url_comes_from_the_environment(monkeypatch):
 
 def _most_children_while_building(out: Path, cpus: set[int]) -> tuple[int, str]:
     """Runs `carepress build` (no --jobs, no CAREPRESS_JOBS) pinned to `cpus`; returns the most
-    render processes (forked children: the CLI's own command line) it had at once, sampled
-    every 20 ms, and its summary line. Other children (the linker that ctypes runs to find
-    WeasyPrint's libraries) are not render processes."""
+    render processes (its forked children) it had at once, sampled every 20 ms, and its
+    summary line."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPRESS_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "build", "--out", str(out), "--quiet"], cwd=REPO,
@@ -115,19 +114,11 @@ def _most_children_while_building(out: Path, cpus: set[int]) -> tuple[int, str]:
         preexec_fn=lambda: os.sched_setaffinity(0, cpus))
     most = 0
     while process.poll() is None:
-        most = max(most, len([c for c in children(process.pid) if _forked(process.pid, c)]))
+        most = max(most, len(forked_children(process.pid)))
         time.sleep(0.02)
     stdout, stderr = process.communicate()
     assert process.returncode == 0, stderr
     return most, stdout.strip().splitlines()[-1]
-
-
-def _forked(parent: int, child: int) -> bool:
-    try:
-        return Path(f"/proc/{child}/cmdline").read_bytes() == Path(
-            f"/proc/{parent}/cmdline").read_bytes()
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two usable CPUs")
